@@ -1,0 +1,15 @@
+"""Command-line interface: ``v2b COMMAND --help`` explains each command.
+
+Each submodule registers its commands on :data:`v2b.cli.app.app`; importing them
+here is what makes the commands exist.
+"""
+
+from __future__ import annotations
+
+from v2b.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()

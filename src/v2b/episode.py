@@ -1,0 +1,74 @@
+"""Episodes: one billing month of weekdays, its building load and its EV sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from v2b.timegrid import SLOTS_PER_DAY
+
+
+@dataclass(frozen=True)
+class Session:
+    """One EV visit as the driver requests it.
+
+    Slots are episode slots; ``departure_slot`` is exclusive (the EV is connected
+    during ``arrival_slot .. departure_slot - 1``).
+    """
+
+    session_id: str
+    arrival_slot: int
+    departure_slot: int
+    battery_kwh: float
+    soc_arrival: float
+    soc_requested: float
+
+    @property
+    def requested_kwh(self) -> float:
+        """Energy the driver asks to add to the battery [kWh]."""
+        return max(0.0, (self.soc_requested - self.soc_arrival) * self.battery_kwh)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A billing month: ``dates`` (weekdays), building load per slot and sessions.
+
+    ``kind`` is ``"test"``, ``"pool"`` or ``"replay"``; ``index`` counts within it.
+    """
+
+    site_name: str
+    kind: str
+    index: int
+    dates: tuple[dt.date, ...]
+    load_kw: np.ndarray
+    sessions: tuple[Session, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.load_kw.shape != (len(self.dates) * SLOTS_PER_DAY,):
+            raise ValueError(
+                f"load_kw has shape {self.load_kw.shape}, expected ({len(self.dates) * SLOTS_PER_DAY},)"
+            )
+
+    @property
+    def days(self) -> int:
+        return len(self.dates)
+
+    @property
+    def n_slots(self) -> int:
+        return self.days * SLOTS_PER_DAY
+
+    def truncated(self, days: int) -> Episode:
+        """The first ``days`` days of this episode (for short runs)."""
+        if days >= self.days:
+            return self
+        end = days * SLOTS_PER_DAY
+        return Episode(
+            site_name=self.site_name,
+            kind=self.kind,
+            index=self.index,
+            dates=self.dates[:days],
+            load_kw=self.load_kw[:end].copy(),
+            sessions=tuple(s for s in self.sessions if s.arrival_slot < end),
+        )

@@ -1,0 +1,148 @@
+"""The boundary between the simulator and a policy.
+
+A policy sees an :class:`Observation` (a snapshot of the present and the past,
+never the episode's future), offers a :class:`Menu` when an EV arrives, and
+returns charger set-points every slot. The same policy object can run in
+simulation or live, because it never touches the simulator.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from v2b.episode import Session
+
+if TYPE_CHECKING:
+    from v2b.site import Site
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a policy knows at the start of ``slot``.
+
+    Per-charger arrays have one entry per charger of the site (in
+    ``site.charger_list`` order); entries of free chargers are 0 / -1 / "".
+    ``load_today_kw`` holds today's building load from the day's first slot up to
+    and including the current slot (the current 15-minute value is treated as
+    known at decision time, as the CONSENT state s_k includes p^b_{t_k}).
+    ``peak_so_far_kw`` is the month's highest metered 15-minute power before
+    ``slot`` (0 at the start of the month).
+    """
+
+    slot: int
+    day: int
+    slot_of_day: int
+    episode_days: int
+    load_today_kw: np.ndarray
+    peak_so_far_kw: float
+    occupied: np.ndarray
+    session_ids: tuple[str, ...]
+    energy_kwh: np.ndarray
+    battery_kwh: np.ndarray
+    target_kwh: np.ndarray
+    floor_kwh: np.ndarray
+    arrival_slot: np.ndarray
+    departure_slot: np.ndarray
+
+    @property
+    def building_kw(self) -> float:
+        """The building's load in the current slot [kW]."""
+        return float(self.load_today_kw[-1])
+
+
+@dataclass(frozen=True)
+class ArrivalRequest:
+    """A driver's request at plug-in, after a charger was assigned."""
+
+    session: Session
+    charger_index: int
+
+
+@dataclass(frozen=True)
+class Option:
+    """One offer: the negotiated departure (exclusive slot) and target SoC, and
+    its price: ``payment_fixed_usd + price_per_kwh x delivered kWh``."""
+
+    name: str
+    departure_slot: int
+    soc_target: float
+    payment_fixed_usd: float = 0.0
+    price_per_kwh: float = 0.0
+
+    def payment_usd(self, delivered_kwh: float) -> float:
+        return self.payment_fixed_usd + self.price_per_kwh * delivered_kwh
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The options offered at an arrival; ``reject_allowed`` adds "reject all"."""
+
+    options: tuple[Option, ...]
+    reject_allowed: bool = False
+
+
+def as_requested(request: ArrivalRequest, price_per_kwh: float = 0.0) -> Option:
+    """The option that keeps the driver's request unchanged."""
+    s = request.session
+    return Option("as-requested", s.departure_slot, s.soc_requested, 0.0, price_per_kwh)
+
+
+@dataclass(frozen=True)
+class Future:
+    """One sampled continuation of today from the current slot on.
+
+    ``load_kw[0]`` is the current slot's load; the array runs to the end of the
+    day. ``arrivals`` are sessions arriving strictly after the current slot.
+    """
+
+    load_kw: np.ndarray
+    arrivals: tuple[Session, ...] = ()
+
+
+class FutureSampler(Protocol):
+    """Samples futures conditioned on an observation (from the sampling pool)."""
+
+    def sample(self, obs: Observation, n: int, rng: np.random.Generator) -> list[Future]: ...
+
+
+@dataclass
+class PolicyContext:
+    """What a policy is given once per episode: the site, the sampling pool's
+    future sampler, a seeded generator, and the episode's length in days."""
+
+    site: Site
+    futures: FutureSampler | None
+    rng: np.random.Generator
+    episode_days: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Policy(ABC):
+    """A building policy: a menu at each arrival and set-points every slot.
+
+    Subclasses set ``name`` and implement :meth:`decide`. ``serves_evs = False``
+    means no EV is admitted (the building-only reference).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    serves_evs: ClassVar[bool] = True
+
+    def reset(self, ctx: PolicyContext) -> None:
+        self.ctx = ctx
+
+    def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
+        """Default: the request as is, free of charge, no reject."""
+        return Menu((as_requested(request),), reject_allowed=False)
+
+    @abstractmethod
+    def decide(self, obs: Observation) -> np.ndarray:
+        """Set-points at each charger [kW], charging > 0, shape (n_chargers,)."""
+
+    def stats(self) -> dict[str, Any]:
+        """Counters the policy wants in ``summary.json`` (e.g. solver fallbacks)."""
+        return {}

@@ -1,0 +1,338 @@
+"""Site configuration: chargers, tariff, penalties, battery model and data sources.
+
+A site is a TOML or JSON file validated with pydantic. Validation happens here,
+at the edge; everything downstream trusts a :class:`Site`. Errors name the file,
+the field, the value and the allowed range (:class:`SiteError`).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from v2b.timegrid import SLOTS_PER_DAY, clock_to_slot
+
+BUILTIN_SITES_PACKAGE = "v2b.sites"
+
+
+class SiteError(ValueError):
+    """A site file that cannot be used; the message names file, field and value."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChargerGroup(_Model):
+    """``count`` identical chargers.
+
+    ``min_kw`` is negative for a bidirectional charger (its largest discharge
+    power at the charger) and 0 for a unidirectional one.
+    """
+
+    count: int = Field(ge=1, le=10_000)
+    kind: Literal["unidirectional", "bidirectional"]
+    level: Literal["L1", "L2", "DC"] = "L2"
+    max_kw: float = Field(gt=0, le=1000)
+    min_kw: float = Field(default=0.0, ge=-1000, le=0)
+    charge_efficiency: float = Field(default=0.95, gt=0, le=1)
+    discharge_efficiency: float = Field(default=0.95, gt=0, le=1)
+    controllable: bool = True
+    id_prefix: str | None = Field(default=None, min_length=1, max_length=8)
+
+    @model_validator(mode="after")
+    def _direction_matches_min(self) -> ChargerGroup:
+        if self.kind == "unidirectional" and self.min_kw != 0:
+            raise ValueError(
+                f"min_kw={self.min_kw} but a unidirectional charger cannot discharge: use 0"
+            )
+        if self.kind == "bidirectional" and self.min_kw >= 0:
+            raise ValueError(
+                f"min_kw={self.min_kw} but a bidirectional charger needs min_kw < 0"
+            )
+        return self
+
+
+class EnergyPeriod(_Model):
+    """A time-of-use period ``[start, end)`` in local clock time; may wrap midnight."""
+
+    name: str
+    start: str = Field(pattern=r"^\d{2}:\d{2}$")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$")
+    price_per_kwh: float = Field(ge=-10, le=10)
+
+    def slots(self) -> np.ndarray:
+        first, last = clock_to_slot(self.start), clock_to_slot(self.end)
+        if last > first:
+            return np.arange(first, last)
+        return np.concatenate([np.arange(first, SLOTS_PER_DAY), np.arange(0, last)])
+
+
+class Tariff(_Model):
+    """Utility tariff: TOU energy prices and a monthly demand charge."""
+
+    demand_charge_usd_per_kw: float = Field(ge=0, le=1000)
+    energy: tuple[EnergyPeriod, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _periods_cover_day(self) -> Tariff:
+        covered = np.zeros(SLOTS_PER_DAY, dtype=int)
+        for period in self.energy:
+            covered[period.slots()] += 1
+        if (covered == 0).any():
+            first = int(np.flatnonzero(covered == 0)[0])
+            raise ValueError(
+                f"energy periods leave {first * 15 // 60:02d}:{first * 15 % 60:02d} without a price;"
+                " periods must cover 00:00-24:00"
+            )
+        if (covered > 1).any():
+            first = int(np.flatnonzero(covered > 1)[0])
+            raise ValueError(
+                f"energy periods overlap at {first * 15 // 60:02d}:{first * 15 % 60:02d}"
+            )
+        return self
+
+    def price_per_kwh_by_slot(self) -> np.ndarray:
+        """Energy price of each slot of a day [$/kWh], shape (96,)."""
+        prices = np.empty(SLOTS_PER_DAY)
+        for period in self.energy:
+            prices[period.slots()] = period.price_per_kwh
+        return prices
+
+
+class Penalties(_Model):
+    soc_penalty_usd_per_kwh: float = Field(default=0.5, ge=0, le=100)
+    degradation_usd_per_kwh: float = Field(default=0.05, ge=0, le=100)
+
+
+class Users(_Model):
+    external_price_usd_per_kwh: float = Field(default=0.30, ge=0, le=100)
+
+
+class Battery(_Model):
+    """Battery model shared by every EV at the site.
+
+    ``charge_curve`` lists ``(soc, fraction)`` points: the charge power limit is
+    ``fraction(soc) x charger max_kw``, linear between points. The curve must be
+    concave (slopes non-increasing) so the limit is a set of LP constraints.
+    ``discharge_floor_soc``: V2B never takes a battery below this SoC (or below its
+    arrival SoC when that is lower).
+    """
+
+    charge_curve: tuple[tuple[float, float], ...] = (
+        (0.0, 1.0),
+        (0.7, 1.0),
+        (0.9, 0.45),
+        (1.0, 0.1),
+    )
+    discharge_floor_soc: float = Field(default=0.2, ge=0, le=1)
+
+    @field_validator("charge_curve")
+    @classmethod
+    def _concave(cls, curve: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        socs = np.array([p[0] for p in curve])
+        fracs = np.array([p[1] for p in curve])
+        if len(curve) < 2 or socs[0] != 0.0 or socs[-1] != 1.0:
+            raise ValueError("charge_curve must start at soc 0.0 and end at soc 1.0")
+        if (np.diff(socs) <= 0).any():
+            raise ValueError("charge_curve soc values must increase")
+        if ((fracs < 0) | (fracs > 1)).any():
+            raise ValueError("charge_curve fractions must lie in [0, 1]")
+        slopes = np.diff(fracs) / np.diff(socs)
+        if (np.diff(slopes) > 1e-9).any():
+            raise ValueError("charge_curve must be concave (slopes non-increasing)")
+        return curve
+
+    def segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Slopes and intercepts ``(a, b)`` of the curve: fraction(soc) = min_s a_s*soc + b_s."""
+        socs = np.array([p[0] for p in self.charge_curve])
+        fracs = np.array([p[1] for p in self.charge_curve])
+        slopes = np.diff(fracs) / np.diff(socs)
+        intercepts = fracs[:-1] - slopes * socs[:-1]
+        return slopes, intercepts
+
+    def charge_fraction(self, soc: np.ndarray | float) -> np.ndarray:
+        """Charge limit as a fraction of charger power at ``soc`` (vectorised)."""
+        slopes, intercepts = self.segments()
+        soc = np.asarray(soc, dtype=float)
+        return np.clip(np.min(slopes * soc[..., None] + intercepts, axis=-1), 0.0, 1.0)
+
+
+class LoadSource(_Model):
+    """Where the building load comes from.
+
+    ``source`` is ``builtin:NAME`` (shipped data) or a CSV path (timestamp, kW;
+    relative paths are relative to the site file). ``scale`` multiplies it.
+    """
+
+    source: str = "builtin:doe-large-office"
+    scale: float = Field(default=1.0, gt=0, le=1e6)
+
+
+class SessionSource(_Model):
+    """Where EV sessions come from and how many arrive.
+
+    ``format``: ``acn`` (ACN-Data CSV/JSON export), ``plain`` (arrival, departure,
+    energy_kwh[, battery_kwh, soc_arrival, soc_requested]), ``openv2b``
+    (scenario directory) or ``auto`` (from the file).
+    """
+
+    source: str = "builtin:acn-jpl"
+    format: Literal["auto", "acn", "plain", "openv2b"] = "auto"
+    arrivals_per_day: float = Field(default=20.0, gt=0, le=100_000)
+
+
+class Scenarios(_Model):
+    """Episode generation: ``episodes`` months from ``seed``, the first ``pool`` form
+    the Monte-Carlo sampling pool, the rest are test episodes."""
+
+    seed: int = Field(default=2026, ge=0)
+    episodes: int = Field(default=100, ge=2, le=100_000)
+    pool: int = Field(default=50, ge=1)
+
+    @model_validator(mode="after")
+    def _pool_smaller(self) -> Scenarios:
+        if self.pool >= self.episodes:
+            raise ValueError(f"pool={self.pool} must be smaller than episodes={self.episodes}")
+        return self
+
+
+class Charger(_Model):
+    """One physical charger (a :class:`ChargerGroup` expanded)."""
+
+    charger_id: str
+    kind: Literal["unidirectional", "bidirectional"]
+    level: Literal["L1", "L2", "DC"]
+    max_kw: float
+    min_kw: float
+    charge_efficiency: float
+    discharge_efficiency: float
+    controllable: bool
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.kind == "bidirectional"
+
+
+class Site(_Model):
+    name: str = Field(min_length=1)
+    description: str = ""
+    timezone: str = "America/Los_Angeles"
+    chargers: tuple[ChargerGroup, ...] = Field(min_length=1)
+    tariff: Tariff
+    penalties: Penalties = Penalties()
+    users: Users = Users()
+    battery: Battery = Battery()
+    load: LoadSource = LoadSource()
+    sessions: SessionSource = SessionSource()
+    scenarios: Scenarios = Scenarios()
+    #: directory of the site file, for resolving relative data paths (not user-set)
+    base_dir: str | None = None
+
+    @cached_property
+    def charger_list(self) -> tuple[Charger, ...]:
+        """Every charger, ids like ``B01`` (bidirectional) and ``U01`` (unidirectional)."""
+        out: list[Charger] = []
+        used: dict[str, int] = {}
+        for group in self.chargers:
+            prefix = group.id_prefix or ("B" if group.kind == "bidirectional" else "U")
+            for _ in range(group.count):
+                used[prefix] = used.get(prefix, 0) + 1
+                out.append(
+                    Charger(
+                        charger_id=f"{prefix}{used[prefix]:02d}",
+                        kind=group.kind,
+                        level=group.level,
+                        max_kw=group.max_kw,
+                        min_kw=group.min_kw,
+                        charge_efficiency=group.charge_efficiency,
+                        discharge_efficiency=group.discharge_efficiency,
+                        controllable=group.controllable,
+                    )
+                )
+        return tuple(out)
+
+    @cached_property
+    def charger_arrays(self) -> ChargerArrays:
+        return ChargerArrays.from_chargers(self.charger_list)
+
+    def resolve(self, path: str) -> Path:
+        """A data path from the site file, relative to the file's directory."""
+        p = Path(path)
+        if not p.is_absolute() and self.base_dir is not None:
+            p = Path(self.base_dir) / p
+        return p
+
+
+class ChargerArrays:
+    """Per-charger parameters as arrays, the form the engine and the LP use."""
+
+    def __init__(self, chargers: tuple[Charger, ...]):
+        self.ids = [c.charger_id for c in chargers]
+        self.max_kw = np.array([c.max_kw for c in chargers])
+        self.min_kw = np.array([c.min_kw for c in chargers])
+        self.charge_efficiency = np.array([c.charge_efficiency for c in chargers])
+        self.discharge_efficiency = np.array([c.discharge_efficiency for c in chargers])
+        self.controllable = np.array([c.controllable for c in chargers])
+        self.bidirectional = self.min_kw < 0
+
+    @classmethod
+    def from_chargers(cls, chargers: tuple[Charger, ...]) -> ChargerArrays:
+        return cls(chargers)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _format_errors(origin: str, err: ValidationError) -> str:
+    lines = [f"{origin}: invalid site configuration"]
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        value = e.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        lines.append(f"  field '{field}' = {shown}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def site_from_dict(data: dict, origin: str = "<dict>", base_dir: str | None = None) -> Site:
+    """Validate a parsed site mapping; raise :class:`SiteError` naming ``origin``."""
+    data = dict(data)
+    data.pop("base_dir", None)
+    try:
+        return Site(**data, base_dir=base_dir)
+    except ValidationError as err:
+        raise SiteError(_format_errors(origin, err)) from None
+    except TypeError as err:
+        raise SiteError(f"{origin}: {err}") from None
+
+
+def builtin_site_names() -> list[str]:
+    files = resources.files(BUILTIN_SITES_PACKAGE).iterdir()
+    return sorted(f.name[: -len(".toml")] for f in files if f.name.endswith(".toml"))
+
+
+def load_site(name_or_path: str | Path) -> Site:
+    """Load a built-in site by name or a site file (``.toml`` / ``.json``) by path."""
+    text_path = str(name_or_path)
+    if text_path in builtin_site_names():
+        res = resources.files(BUILTIN_SITES_PACKAGE) / f"{text_path}.toml"
+        return site_from_dict(tomllib.loads(res.read_text()), origin=f"builtin site {text_path}")
+    path = Path(name_or_path)
+    if not path.exists():
+        names = ", ".join(builtin_site_names())
+        raise SiteError(f"no site named {text_path!r}: not a built-in site ({names}) nor a file")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text())
+        else:
+            data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        raise SiteError(f"{path}: cannot parse: {err}") from None
+    return site_from_dict(data, origin=str(path), base_dir=str(path.parent.resolve()))
