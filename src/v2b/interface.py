@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
-from v2b.episode import Session
+from v2b.episode import Episode, Session
 
 if TYPE_CHECKING:
     from v2b.site import Site
@@ -112,13 +112,18 @@ class FutureSampler(Protocol):
 @dataclass
 class PolicyContext:
     """What a policy is given once per episode: the site, the sampling pool's
-    future sampler, a seeded generator, and the episode's length in days."""
+    future sampler, a seeded generator, and the episode's length in days.
+
+    ``oracle_episode`` is set only for policies with ``sees_future = True`` (the
+    perfect-foresight bound); every causal policy gets ``None``.
+    """
 
     site: Site
     futures: FutureSampler | None
     rng: np.random.Generator
     episode_days: int
     options: dict[str, Any] = field(default_factory=dict)
+    oracle_episode: Episode | None = None
 
 
 class Policy(ABC):
@@ -131,6 +136,7 @@ class Policy(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     serves_evs: ClassVar[bool] = True
+    sees_future: ClassVar[bool] = False
 
     def reset(self, ctx: PolicyContext) -> None:
         self.ctx = ctx

@@ -1,0 +1,1 @@
+"""Charging policies. Each takes an Observation and returns charger set-points."""

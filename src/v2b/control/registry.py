@@ -1,0 +1,34 @@
+"""The policy registry: adding a policy is one class and one entry here."""
+
+from __future__ import annotations
+
+from v2b.control.heuristics import (
+    BuildingOnly,
+    EarliestDeadlineFirst,
+    LeastLaxityFirst,
+    Uncontrolled,
+)
+from v2b.interface import Policy
+
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls
+    for cls in (
+        BuildingOnly,
+        Uncontrolled,
+        EarliestDeadlineFirst,
+        LeastLaxityFirst,
+    )
+}
+
+
+class UnknownPolicyError(ValueError):
+    pass
+
+
+def make_policy(name: str) -> Policy:
+    """A fresh policy object by registry name."""
+    try:
+        return POLICIES[name]()
+    except KeyError:
+        known = ", ".join(POLICIES)
+        raise UnknownPolicyError(f"unknown policy {name!r}; known policies: {known}") from None

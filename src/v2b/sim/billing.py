@@ -1,0 +1,70 @@
+"""The building's bill and the run's metrics, computed from a trace alone.
+
+Building cost follows CONSENT Eq. (1) plus user payments (SPEC 6):
+``energy + demand + K_SOC x unmet + K_batt x discharged - payments``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from v2b.sim.trace import Trace
+from v2b.site import Site
+from v2b.timegrid import SLOT_H
+
+
+def energy_cost_usd(total_kw: np.ndarray, price_per_kwh: np.ndarray) -> float:
+    """Time-of-use energy cost of metered power [$]; the site never exports."""
+    return float(np.sum(price_per_kwh * np.maximum(total_kw, 0.0)) * SLOT_H)
+
+
+def demand_charge_usd(total_kw: np.ndarray, demand_charge_usd_per_kw: float) -> float:
+    """Monthly demand charge on the highest 15-minute average power [$]."""
+    return demand_charge_usd_per_kw * float(np.max(total_kw, initial=0.0))
+
+
+def bill(trace: Trace, site: Site) -> dict[str, Any]:
+    """Every money and energy figure of ``summary.json`` derived from ``trace``."""
+    total_kw = trace.total_kw
+    served = [s for s in trace.sessions if not s.rejected]
+    discharged_kwh = float(-np.minimum(trace.power_kw, 0.0).sum() * SLOT_H)
+    charged_kwh = float(np.maximum(trace.power_kw, 0.0).sum() * SLOT_H)
+    unmet_kwh = float(sum(s.unmet_kwh for s in served))
+    delivered_kwh = float(sum(s.delivered_kwh for s in served))
+    payments_usd = float(sum(s.payment_usd for s in trace.sessions))
+    energy = energy_cost_usd(total_kw, trace.price_per_kwh)
+    demand = demand_charge_usd(total_kw, site.tariff.demand_charge_usd_per_kw)
+    soc_penalty = site.penalties.soc_penalty_usd_per_kwh * unmet_kwh
+    degradation = site.penalties.degradation_usd_per_kwh * discharged_kwh
+    users = len(trace.sessions)
+    rejected = sum(1 for s in trace.sessions if s.rejected)
+    return {
+        "energy_cost_usd": energy,
+        "demand_charge_usd": demand,
+        "peak_kw": float(np.max(total_kw, initial=0.0)),
+        "soc_penalty_usd": soc_penalty,
+        "degradation_usd": degradation,
+        "user_payments_usd": payments_usd,
+        "building_cost_usd": energy + demand + soc_penalty + degradation - payments_usd,
+        "utility_bill_usd": energy + demand,
+        "energy_delivered_kwh": delivered_kwh,
+        "charged_kwh": charged_kwh,
+        "discharged_kwh": discharged_kwh,
+        "unmet_kwh": unmet_kwh,
+        "users": users,
+        "rejected": rejected,
+        "rejected_no_charger": sum(1 for s in trace.sessions if s.reject_reason == "no charger"),
+        "reject_rate": rejected / users if users else 0.0,
+        "user_cost_usd_per_kwh": payments_usd / delivered_kwh if delivered_kwh > 0 else 0.0,
+    }
+
+
+def tariff_summary(site: Site) -> dict[str, float]:
+    return {
+        "slot_hours": SLOT_H,
+        "demand_charge_usd_per_kw": site.tariff.demand_charge_usd_per_kw,
+        "soc_penalty_usd_per_kwh": site.penalties.soc_penalty_usd_per_kwh,
+        "degradation_usd_per_kwh": site.penalties.degradation_usd_per_kwh,
+    }

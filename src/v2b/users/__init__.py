@@ -1,0 +1,1 @@
+"""Drivers: how they answer the menu offered at plug-in."""
