@@ -17,12 +17,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from v2b.errors import UserError
 from v2b.timegrid import SLOTS_PER_DAY, clock_to_slot
 
 BUILTIN_SITES_PACKAGE = "v2b.sites"
 
 
-class SiteError(ValueError):
+class SiteError(UserError):
     """A site file that cannot be used; the message names file, field and value."""
 
 

@@ -8,6 +8,7 @@ from v2b.control.heuristics import (
     LeastLaxityFirst,
     Uncontrolled,
 )
+from v2b.errors import UserError
 from v2b.interface import Policy
 
 POLICIES: dict[str, type[Policy]] = {
@@ -21,7 +22,7 @@ POLICIES: dict[str, type[Policy]] = {
 }
 
 
-class UnknownPolicyError(ValueError):
+class UnknownPolicyError(UserError):
     pass
 
 
