@@ -1,0 +1,188 @@
+"""``v2b simulate`` and ``v2b compare``: one run, or every policy on test episodes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from v2b.cli.app import app
+from v2b.cli.common import console, progress, user_errors
+from v2b.control.registry import POLICIES, make_policy
+from v2b.experiments.outputs import write_run
+from v2b.experiments.runner import RunSpec, default_workers, run, run_many
+from v2b.experiments.table import COLUMNS, aggregate, cell, flatten, to_markdown
+from v2b.site import load_site
+
+SiteOpt = Annotated[
+    str,
+    typer.Option(
+        "--site",
+        help="A bundled site name (see `v2b sites`) or a path to your own site .toml/.json.",
+    ),
+]
+SeedOpt = Annotated[
+    int, typer.Option(help="Seeds the policy's future sampling and the drivers' choices.")
+]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option(help="Simulate only the first N weekdays of the month (default: the whole month)."),
+]
+ReplayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replay",
+        help="Play a recorded month of real sessions and load instead of a generated test episode.",
+    ),
+]
+ScenariosOpt = Annotated[
+    int | None,
+    typer.Option(help="Futures sampled per decision by sampling controllers (smart: 30)."),
+]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--solve-budget-s",
+        help="Seconds a controller's solve may take before it falls back to EDF.",
+    ),
+]
+
+
+def _policy_options(scenarios: int | None, budget: float | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if scenarios is not None:
+        options["scenarios"] = scenarios
+    if budget is not None:
+        options["solve_budget_s"] = budget
+    return options
+
+
+@app.command()
+def simulate(
+    policy: Annotated[str, typer.Option(help="Policy name; `v2b policies` lists them.")],
+    out: Annotated[Path, typer.Option(help="Directory to write summary.json, CSVs and plot into.")],
+    site: SiteOpt = "santa-clara-office",
+    episode: Annotated[int, typer.Option(help="Test episode index (0-based).")] = 0,
+    seed: SeedOpt = 1,
+    days: DaysOpt = None,
+    replay: ReplayOpt = False,
+    scenarios: ScenariosOpt = None,
+    solve_budget_s: BudgetOpt = None,
+) -> None:
+    """Simulate one policy on one test episode (a billing month of weekdays).
+
+    Writes OUT/summary.json (every money figure of the bill), slots.csv,
+    power.csv, sessions.csv, chargers.csv (enough to re-derive the bill by
+    hand) and power.png (building, EV and total power with the month's peak).
+
+    Example: v2b simulate --policy uncontrolled --episode 0 --seed 1 --out runs/unc
+    """
+    with user_errors():
+        spec = RunSpec(
+            site=site,
+            policy=policy,
+            episode=episode,
+            seed=seed,
+            days=days,
+            replay=replay,
+            options=_policy_options(scenarios, solve_budget_s),
+        )
+        make_policy(policy)
+        result = run(spec, load_site(site))
+        written = write_run(result, out)
+    s = result.summary
+    table = Table(title=f"{s['policy']} · {s['site']} · {s['episode_kind']} {s['episode']} · {s['days']} days")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for key in (
+        "energy_cost_usd",
+        "demand_charge_usd",
+        "soc_penalty_usd",
+        "degradation_usd",
+        "user_payments_usd",
+        "building_cost_usd",
+        "peak_kw",
+        "energy_delivered_kwh",
+        "discharged_kwh",
+        "unmet_kwh",
+        "users",
+        "rejected",
+    ):
+        value = s[key]
+        table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    console.print(f"wrote {len(written)} files to {out}")
+
+
+@app.command()
+def compare(
+    site: SiteOpt = "santa-clara-office",
+    policies: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated policy names (default: every registered policy)."),
+    ] = None,
+    episodes: Annotated[int, typer.Option(help="How many test episodes (0..N-1) to run.")] = 3,
+    seed: SeedOpt = 1,
+    days: DaysOpt = None,
+    replay: ReplayOpt = False,
+    scenarios: ScenariosOpt = None,
+    solve_budget_s: BudgetOpt = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (1 runs in this process).")
+    ] = default_workers(),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Also write runs.csv (one row per run), table.csv and table.md here."),
+    ] = None,
+) -> None:
+    """Compare policies on the same test episodes, like the CONSENT paper's Table 1.
+
+    Every policy runs on test episodes 0..N-1 with the same seed; the table shows
+    mean ± std over episodes. Building cost = utility bill + SoC penalties +
+    degradation - user payments.
+    """
+    with user_errors():
+        names = policies.split(",") if policies else list(POLICIES)
+        for name in names:
+            make_policy(name)
+        specs = [
+            RunSpec(site, name, ep, seed, days, replay, _policy_options(scenarios, solve_budget_s))
+            for name in names
+            for ep in range(episodes)
+        ]
+        load_site(site)
+        with progress() as bar:
+            task = bar.add_task("simulating", total=len(specs))
+            summaries = run_many(
+                specs, workers=min(workers, len(specs)), on_done=lambda *_: bar.advance(task)
+            )
+    table = aggregate(summaries, order=names)
+    view = Table(title=f"{site}: {episodes} test episode(s), mean ± std")
+    view.add_column("policy")
+    for col in COLUMNS:
+        view.add_column(col.title, justify="right")
+    for _, row in table.iterrows():
+        view.add_row(row["policy"], *(cell(row, c) for c in COLUMNS))
+    console.print(view)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([flatten(s) for s in summaries]).to_csv(out / "runs.csv", index=False)
+        table.to_csv(out / "table.csv", index=False)
+        (out / "table.md").write_text(to_markdown(table))
+        (out / "summaries.json").write_text(json.dumps(summaries, indent=2) + "\n")
+        console.print(f"wrote runs.csv, table.csv, table.md, summaries.json to {out}")
+
+
+@app.command("policies")
+def list_policies() -> None:
+    """List the registered policies."""
+    table = Table(title="policies")
+    table.add_column("name")
+    table.add_column("what it does")
+    for name, cls in POLICIES.items():
+        table.add_row(name, cls.description)
+    console.print(table)

@@ -1,0 +1,88 @@
+"""``v2b sites`` and ``v2b site show``: what a site is made of."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from v2b.cli.app import app
+from v2b.cli.common import console, user_errors
+from v2b.site import Site, builtin_site_names, load_site
+
+site_app = typer.Typer(help="Inspect a site (bundled name or your own .toml/.json file).")
+app.add_typer(site_app, name="site")
+
+
+@app.command()
+def sites() -> None:
+    """List the bundled sites. Use `v2b site show NAME` for details, or pass your
+    own file anywhere a site is asked for: --site path/to/site.toml."""
+    table = Table(title="bundled sites")
+    table.add_column("name")
+    table.add_column("chargers", justify="right")
+    table.add_column("description")
+    for name in builtin_site_names():
+        site = load_site(name)
+        table.add_row(name, str(len(site.charger_list)), site.description)
+    console.print(table)
+
+
+@site_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Bundled site name or path to a site file.")],
+) -> None:
+    """Chargers, tariff, penalties, battery model and data sources of a site."""
+    with user_errors():
+        site = load_site(name)
+    console.print(f"[bold]{site.name}[/] — {site.description}")
+    console.print(_chargers(site))
+    console.print(_tariff(site))
+    money = Table(title="penalties and prices", show_header=False)
+    money.add_row("missing-SoC penalty K_SOC", f"{site.penalties.soc_penalty_usd_per_kwh} $/kWh")
+    money.add_row("battery degradation K_batt", f"{site.penalties.degradation_usd_per_kwh} $/kWh")
+    money.add_row("external charging price E_bar", f"{site.users.external_price_usd_per_kwh} $/kWh")
+    console.print(money)
+    battery = Table(title="battery model", show_header=False)
+    curve = ", ".join(f"{s:.0%}→{f:.0%}" for s, f in site.battery.charge_curve)
+    battery.add_row("charge limit (SoC → share of charger power)", curve)
+    battery.add_row("V2B discharge floor", f"{site.battery.discharge_floor_soc:.0%} SoC")
+    console.print(battery)
+    data = Table(title="data", show_header=False)
+    data.add_row("building load", f"{site.load.source} × {site.load.scale}")
+    data.add_row("sessions", f"{site.sessions.source} (format {site.sessions.format})")
+    data.add_row("arrivals per weekday (mean)", f"{site.sessions.arrivals_per_day}")
+    data.add_row(
+        "episodes",
+        f"{site.scenarios.episodes} from seed {site.scenarios.seed}: "
+        f"{site.scenarios.pool} sampling pool, {site.scenarios.episodes - site.scenarios.pool} test",
+    )
+    console.print(data)
+
+
+def _chargers(site: Site) -> Table:
+    table = Table(title="chargers")
+    for col in ("count", "kind", "level", "max kW", "min kW", "η charge", "η discharge", "controllable"):
+        table.add_column(col)
+    for g in site.chargers:
+        table.add_row(
+            str(g.count),
+            g.kind,
+            g.level,
+            f"{g.max_kw:g}",
+            f"{g.min_kw:g}",
+            f"{g.charge_efficiency:g}",
+            f"{g.discharge_efficiency:g}",
+            "yes" if g.controllable else "no (full power)",
+        )
+    return table
+
+
+def _tariff(site: Site) -> Table:
+    table = Table(title=f"tariff — demand charge {site.tariff.demand_charge_usd_per_kw} $/kW per month")
+    for col in ("period", "from", "to", "price $/kWh"):
+        table.add_column(col)
+    for p in site.tariff.energy:
+        table.add_row(p.name, p.start, p.end, f"{p.price_per_kwh:g}")
+    return table

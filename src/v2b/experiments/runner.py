@@ -1,0 +1,109 @@
+"""Run policies on a site's episodes: one run, or a grid of runs on a process pool.
+
+A run is described by plain data (:class:`RunSpec`), so it pickles to a worker
+process and its result (the summary) comes back as data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from v2b.control.registry import make_policy
+from v2b.episode import Episode
+from v2b.errors import UserError
+from v2b.scenarios import site_scenarios
+from v2b.sim import SimResult, simulate
+from v2b.site import Site, load_site
+
+
+class RunError(UserError):
+    """A run that cannot start (bad episode index, unknown policy...)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one simulation run."""
+
+    site: str
+    policy: str
+    episode: int
+    seed: int = 1
+    days: int | None = None
+    replay: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def episode_for(site: Site, index: int, replay: bool = False, days: int | None = None) -> Episode:
+    """Test episode ``index`` (or replay month ``index``), optionally shortened."""
+    scenarios = site_scenarios(site)
+    count = scenarios.n_replay if replay else scenarios.n_test
+    kind = "replay month" if replay else "test episode"
+    if not 0 <= index < count:
+        raise RunError(f"{kind} {index} does not exist: site {site.name!r} has {kind}s 0..{count - 1}")
+    episode = scenarios.replay_episode(index) if replay else scenarios.test_episode(index)
+    if days is not None:
+        if days < 1:
+            raise RunError(f"--days must be at least 1, got {days}")
+        episode = episode.truncated(days)
+    return episode
+
+
+def run(spec: RunSpec, site: Site | None = None) -> SimResult:
+    """Simulate one :class:`RunSpec`."""
+    site = site or load_site(spec.site)
+    episode = episode_for(site, spec.episode, spec.replay, spec.days)
+    policy = make_policy(spec.policy)
+    return simulate(
+        site,
+        episode,
+        policy,
+        seed=spec.seed,
+        futures=site_scenarios(site).future_sampler(),
+        policy_options=spec.options,
+    )
+
+
+def _summary_of(spec: RunSpec) -> dict[str, Any]:
+    return run(spec).summary
+
+
+def run_many(
+    specs: list[RunSpec],
+    workers: int | None = None,
+    on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Summaries of ``specs`` in input order; ``workers`` > 1 uses a process pool."""
+    workers = workers or 1
+    results: list[dict[str, Any] | None] = [None] * len(specs)
+    if workers <= 1:
+        for i, spec in enumerate(specs):
+            results[i] = _summary_of(spec)
+            if on_done:
+                on_done(spec, results[i])
+    else:
+        for i, summary in _pool_map(specs, workers):
+            results[i] = summary
+            if on_done:
+                on_done(specs[i], summary)
+    return [r for r in results if r is not None]
+
+
+def _pool_map(specs: list[RunSpec], workers: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_summary_of, spec): i for i, spec in enumerate(specs)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def site_label(site_arg: str) -> str:
+    """The name shown for ``--site`` (a file path shows as its stem)."""
+    return Path(site_arg).stem if site_arg.endswith((".toml", ".json")) else site_arg

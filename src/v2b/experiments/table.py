@@ -1,0 +1,68 @@
+"""Aggregate run summaries into a Table-1-like comparison (mean +- std)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    scale: float = 1.0
+    decimals: int = 0
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("building_cost_usd", "Building cost ($/month)"),
+    Column("user_cost_usd_per_kwh", "User cost ($/kWh)", decimals=3),
+    Column("user_payments_usd", "User payments ($/month)"),
+    Column("reject_rate", "Reject (%)", scale=100.0, decimals=2),
+    Column("peak_kw", "Peak (kW)", decimals=1),
+    Column("energy_delivered_kwh", "Delivered (kWh)"),
+    Column("unmet_kwh", "Unmet (kWh)", decimals=1),
+    Column("discharged_kwh", "V2B (kWh)", decimals=1),
+    Column("decision_median_s", "Decision median (s)", decimals=4),
+)
+
+
+def flatten(summary: dict[str, Any]) -> dict[str, Any]:
+    """One flat row per run (nested decision times become columns)."""
+    row = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    row["decision_median_s"] = summary["decision_seconds"]["median"]
+    row["decision_p95_s"] = summary["decision_seconds"]["p95"]
+    return row
+
+
+def aggregate(summaries: list[dict[str, Any]], order: list[str] | None = None) -> pd.DataFrame:
+    """Mean and standard deviation per policy of every column in :data:`COLUMNS`."""
+    frame = pd.DataFrame([flatten(s) for s in summaries])
+    policies = order or list(dict.fromkeys(frame["policy"]))
+    rows = []
+    for policy in policies:
+        sub = frame[frame["policy"] == policy]
+        row: dict[str, Any] = {"policy": policy, "episodes": len(sub)}
+        for col in COLUMNS:
+            values = sub[col.key].to_numpy(dtype=float) * col.scale
+            row[f"{col.key}_mean"] = float(np.mean(values))
+            row[f"{col.key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cell(row: pd.Series, col: Column) -> str:
+    mean, std = row[f"{col.key}_mean"], row[f"{col.key}_std"]
+    return f"{mean:,.{col.decimals}f} ± {std:,.{col.decimals}f}"
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    header = "| policy | " + " | ".join(c.title for c in COLUMNS) + " |"
+    rule = "|---|" + "---|" * len(COLUMNS)
+    lines = [header, rule]
+    for _, row in table.iterrows():
+        lines.append(f"| {row['policy']} | " + " | ".join(cell(row, c) for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
