@@ -1,0 +1,1 @@
+"""Experiments: run policies over episodes, aggregate tables, write results."""
