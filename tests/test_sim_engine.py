@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import episode, random_episode, tiny_site
 
+from helpers import episode, random_episode, tiny_site
 from v2b.control.registry import POLICIES, make_policy
 from v2b.episode import Session
 from v2b.interface import Menu, Observation, Option, Policy
@@ -150,7 +150,6 @@ def test_menu_options_are_clipped_to_the_day_and_paid():
         name = "pricey"
 
         def offer(self, obs, request):
-            s = request.session
             return Menu((Option("late", 10_000, 1.5, payment_fixed_usd=1.0, price_per_kwh=0.2),))
 
         def decide(self, obs):

@@ -95,7 +95,8 @@ def simulate(
         result = run(spec, load_site(site))
         written = write_run(result, out)
     s = result.summary
-    table = Table(title=f"{s['policy']} · {s['site']} · {s['episode_kind']} {s['episode']} · {s['days']} days")
+    title = f"{s['policy']} · {s['site']} · {s['episode_kind']} {s['episode']} · {s['days']} days"
+    table = Table(title=title)
     table.add_column("item")
     table.add_column("value", justify="right")
     for key in (
