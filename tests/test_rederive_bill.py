@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import random_episode, tiny_site
 
+from helpers import random_episode, tiny_site
 from v2b.experiments.outputs import write_run
 from v2b.interface import Menu, Observation, Option, Policy
 from v2b.sim import simulate
