@@ -6,7 +6,7 @@ here is what makes the commands exist.
 
 from __future__ import annotations
 
-from v2b.cli import sim, sites  # noqa: F401  (registers commands)
+from v2b.cli import data, sim, sites  # noqa: F401  (registers commands)
 from v2b.cli.app import app
 
 __all__ = ["app", "main"]

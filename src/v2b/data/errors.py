@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from v2b.errors import UserError
 
-class DataError(ValueError):
-    """Input data that cannot be used; the message names file, row, field and value."""
+
+class DataError(UserError):
+    """Input data that cannot be used; the message names file, row, field and value.
+
+    A :class:`ValueError` (through :class:`v2b.errors.UserError`), so the CLI prints it
+    as a message and exits with status 2.
+    """
 
 
 @dataclass

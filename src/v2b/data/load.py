@@ -80,6 +80,7 @@ def resample_to_slots(times: pd.DatetimeIndex, kw: np.ndarray, source: str) -> t
     """
     if len(times) < 2:
         raise DataError(f"{source}: need at least two rows to tell the interval")
+    times = pd.DatetimeIndex(times).as_unit("ns")
     steps = np.diff(times.asi8) / 60e9
     native = float(np.median(steps))
     uneven = np.flatnonzero(np.abs(steps - native) > 1e-6)
@@ -162,6 +163,9 @@ def read_load_csv(
         kw = np.where(keep, kw, np.nan)
     utc = _tz_aware_to_local(raw[t_col].astype(str).str.strip()[time_ok], timezone)
     values = kw[time_ok]
+    if np.isnan(values).any():
+        # dropped values are filled at the file's own resolution, before resampling
+        values = pd.Series(values).interpolate(limit_direction="both").to_numpy()
     if utc is not None:
         series, native = resample_to_slots(utc, values, source)
         local = series.index.tz_convert(timezone).tz_localize(None)
@@ -170,8 +174,6 @@ def read_load_csv(
         series = series.reindex(full).ffill()
     else:
         series, native = resample_to_slots(pd.DatetimeIndex(times[time_ok]), values, source)
-    if series.isna().any():
-        series = series.interpolate(limit_direction="both")
     if series.isna().all():
         raise DataError(f"{source}: no valid load values")
     return LoadData(series, source, native, checks.report if skip_invalid else None)

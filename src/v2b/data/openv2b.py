@@ -29,7 +29,7 @@ from v2b.data.errors import DataError, RowChecks, SkipReport
 from v2b.data.files import read_csv_text, read_json
 from v2b.data.load import LoadData
 from v2b.data.plain import check_number
-from v2b.data.sessions import SessionData, finish_sessions, require_named
+from v2b.data.sessions import SessionData, require_named
 
 #: Monday; openv2b slots carry no dates, so slot 0 is placed here by default.
 DEFAULT_START = dt.datetime(2023, 1, 2)
@@ -187,20 +187,17 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
         raw["departure_slot"],
         f"must be <= horizon_slots ({horizon})",
     )
+    checks.check(
+        num["departure_slot"] <= num["arrival_slot"],
+        "departure_slot",
+        raw["departure_slot"],
+        "must be after arrival_slot",
+    )
     battery = num["battery_kwh"]
+    checks.check(battery <= 0, "battery_kwh", battery, "must be > 0 kWh")
     for c in ("soc_arrival_kwh", "soc_target_kwh"):
         checks.check((num[c] < 0) | (num[c] > battery), c, raw[c], "must be in [0, battery_kwh]")
-    start = pd.Timestamp(DEFAULT_START)
-    minutes = float(manifest["slot_minutes"])
-    columns = {
-        "arrival": start + pd.to_timedelta(np.nan_to_num(num["arrival_slot"]) * minutes, "min"),
-        "departure": start + pd.to_timedelta(np.nan_to_num(num["departure_slot"]) * minutes, "min"),
-        "energy_kwh": np.zeros(len(raw)),
-        "battery_kwh": battery,
-    }
-    labels = {"departure": "departure_slot", "arrival": "arrival_slot"}
-    finish_sessions(columns, checks, labels, str(vpath))
-    keep = ~checks.bad
+    keep = checks.finish()
     vehicles = raw[keep].reset_index(drop=True)
     for c in needed:
         vehicles[c] = num[c][keep]

@@ -96,8 +96,16 @@ def read_plain_sessions(
     if names["energy_kwh"] is not None:
         energy = check_number(checks, raw[names["energy_kwh"]], names["energy_kwh"], required=True)
         if has_soc:
+            # rows with out-of-range SoC or battery fail their own check in finish_sessions
+            in_range = (
+                (out["battery_kwh"] > 0)
+                & (out["soc_arrival"] >= 0)
+                & (out["soc_arrival"] <= 1)
+                & (out["soc_requested"] >= 0)
+                & (out["soc_requested"] <= 1)
+            )
             checks.check(
-                np.abs(energy - implied) > ENERGY_TOLERANCE_KWH,
+                in_range & (np.abs(energy - implied) > ENERGY_TOLERANCE_KWH),
                 names["energy_kwh"],
                 energy,
                 "disagrees with (soc_requested - soc_arrival) x battery_kwh "

@@ -8,6 +8,7 @@ Built-in sources ship with the package (``ATTRIBUTION.md``):
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -62,6 +63,23 @@ def detect_format(path: Path) -> str:
     return "plain"
 
 
+def detect_kind(path: str | Path) -> str:
+    """What a path holds: ``model`` (fitted model JSON), ``openv2b``, ``sessions`` or ``load``."""
+    if str(path).startswith("builtin:"):
+        return "sessions" if str(path).removeprefix("builtin:") in BUILTIN_SESSIONS else "load"
+    path = Path(path)
+    if path.is_dir():
+        return detect_format(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    if path.suffix.lower() == ".json":
+        head = path.read_text(errors="replace")[:4096]
+        return "model" if '"v2b-generative-model"' in head else "sessions"
+    header = _header(path).lower()
+    session_words = ("arrival", "connectiontime", "departure")
+    return "sessions" if any(w in header for w in session_words) else "load"
+
+
 def read_sessions(
     path: str | Path,
     format: str = "auto",
@@ -85,7 +103,8 @@ def read_sessions(
     if format not in SESSION_FORMATS:
         raise DataError(f"unknown session format {format!r}; use one of {', '.join(SESSION_FORMATS)}")
     if str(path).startswith("builtin:"):
-        path = builtin_path(str(path), BUILTIN_SESSIONS)
+        data = read_sessions(builtin_path(str(path), BUILTIN_SESSIONS), format, timezone=timezone)
+        return replace(data, source=str(path))
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
@@ -116,7 +135,8 @@ def read_load(
 ) -> LoadData:
     """Read building load from a CSV, an openv2b directory or ``builtin:NAME``."""
     if str(path).startswith("builtin:"):
-        path = builtin_path(str(path), BUILTIN_LOADS)
+        data = read_load_csv(builtin_path(str(path), BUILTIN_LOADS), timezone=timezone)
+        return replace(data, source=str(path))
     path = Path(path)
     if path.is_dir():
         return read_openv2b(path, skip_invalid=skip_invalid).load_data()
