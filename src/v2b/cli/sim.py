@@ -162,13 +162,15 @@ def compare(
                 specs, workers=min(workers, len(specs)), on_done=lambda *_: bar.advance(task)
             )
     table = aggregate(summaries, order=names)
-    view = Table(title=f"{site}: {episodes} test episode(s), mean ± std")
-    view.add_column("policy")
-    for col in COLUMNS:
-        view.add_column(col.title, justify="right")
-    for _, row in table.iterrows():
-        view.add_row(row["policy"], *(cell(row, c) for c in COLUMNS))
-    console.print(view)
+    parts = (("money (paper Table 1 columns)", COLUMNS[:4]), ("energy and runtime", COLUMNS[4:]))
+    for title, columns in parts:
+        view = Table(title=f"{site}: {episodes} test episode(s), mean ± std — {title}")
+        view.add_column("policy", no_wrap=True)
+        for col in columns:
+            view.add_column(col.title, justify="right")
+        for _, row in table.iterrows():
+            view.add_row(row["policy"], *(cell(row, c) for c in columns))
+        console.print(view)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([flatten(s) for s in summaries]).to_csv(out / "runs.csv", index=False)

@@ -26,7 +26,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("energy_delivered_kwh", "Delivered (kWh)"),
     Column("unmet_kwh", "Unmet (kWh)", decimals=1),
     Column("discharged_kwh", "V2B (kWh)", decimals=1),
-    Column("decision_median_s", "Decision median (s)", decimals=4),
+    Column("decision_median_s", "Decision median (ms)", scale=1000.0, decimals=2),
 )
 
 

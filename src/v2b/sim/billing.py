@@ -29,7 +29,7 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
     """Every money and energy figure of ``summary.json`` derived from ``trace``."""
     total_kw = trace.total_kw
     served = [s for s in trace.sessions if not s.rejected]
-    discharged_kwh = float(-np.minimum(trace.power_kw, 0.0).sum() * SLOT_H)
+    discharged_kwh = float(np.maximum(-trace.power_kw, 0.0).sum() * SLOT_H)
     charged_kwh = float(np.maximum(trace.power_kw, 0.0).sum() * SLOT_H)
     unmet_kwh = float(sum(s.unmet_kwh for s in served))
     delivered_kwh = float(sum(s.delivered_kwh for s in served))
