@@ -125,7 +125,7 @@ def finish_sessions(
         (departure <= arrival).to_numpy(dtype=bool),
         field("departure", "departure"),
         departure.astype(str),
-        f"must be after arrival ({field('arrival', 'arrival')})",
+        f"must be after {field('arrival', 'arrival')}",
     )
     energy = np.asarray(cols["energy_kwh"], dtype=float)
     checks.check(energy < 0, field("energy_kwh", "energy_kwh"), energy, "must be >= 0 kWh")

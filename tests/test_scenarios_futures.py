@@ -1,0 +1,121 @@
+"""Futures from the sampling pool: conditioning on the observation, determinism, speed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from v2b.interface import Observation
+from v2b.scenarios import site_scenarios
+from v2b.scenarios.futures import RATIO_HIGH, RATIO_LOW
+from v2b.site import load_site
+from v2b.timegrid import SLOTS_PER_DAY
+
+
+@pytest.fixture(scope="module")
+def sc():
+    return site_scenarios(load_site("santa-clara-office"))
+
+
+def observation(load_today_kw: np.ndarray, day: int, n_chargers: int = 15) -> Observation:
+    k = load_today_kw.size - 1
+    zeros = np.zeros(n_chargers)
+    return Observation(
+        slot=day * SLOTS_PER_DAY + k,
+        day=day,
+        slot_of_day=k,
+        episode_days=21,
+        load_today_kw=load_today_kw,
+        peak_so_far_kw=0.0,
+        occupied=zeros.astype(bool),
+        session_ids=("",) * n_chargers,
+        energy_kwh=zeros,
+        battery_kwh=zeros,
+        target_kwh=zeros,
+        floor_kwh=zeros,
+        arrival_slot=zeros - 1,
+        departure_slot=zeros - 1,
+    )
+
+
+@pytest.mark.parametrize("k", [0, 1, 30, 47, 80, 95])
+def test_futures_are_conditioned_on_the_observation(sc, k):
+    ep = sc.test_episode(0)
+    day = 4
+    obs = observation(ep.load_kw[day * SLOTS_PER_DAY : day * SLOTS_PER_DAY + k + 1], day)
+    futures = sc.future_sampler().sample(obs, 30, np.random.default_rng(5))
+    assert len(futures) == 30
+    end_of_day = (day + 1) * SLOTS_PER_DAY
+    for f in futures:
+        assert f.load_kw.shape == (SLOTS_PER_DAY - k,)
+        assert f.load_kw[0] == obs.load_today_kw[-1]
+        assert (f.load_kw > 0).all()
+        for s in f.arrivals:
+            assert s.arrival_slot > obs.slot
+            assert s.arrival_slot < s.departure_slot <= end_of_day
+            assert 0 <= s.soc_arrival <= s.soc_requested <= 1
+        ids = [s.session_id for s in f.arrivals]
+        assert len(set(ids)) == len(ids)
+    if k == 95:
+        assert all(not f.arrivals for f in futures)
+
+
+def test_load_is_rescaled_to_todays_level(sc):
+    """Ratio = today's load so far / the pool day's load in the same slots, bounded."""
+    sampler = sc.future_sampler()
+    k = 40
+    for factor in (1.3, 10.0, 0.01):
+        obs = observation(sampler.load_kw[0, : k + 1] * factor, day=0)
+        futures = sampler.sample(obs, 50, np.random.default_rng(0))
+        drawn = np.random.default_rng(0).integers(sampler.n_days, size=50)  # same draws
+        for f, d in zip(futures, drawn, strict=True):
+            ratio = obs.load_today_kw.sum() / sampler.load_kw[d, : k + 1].sum()
+            expected = np.clip(ratio, RATIO_LOW, RATIO_HIGH)
+            np.testing.assert_allclose(f.load_kw[1:], sampler.load_kw[d, k + 1 :] * expected)
+    assert sampler.sample(observation(sampler.load_kw[0, :5] * 10, 0), 1, np.random.default_rng(0))
+
+
+def test_same_generator_same_futures(sc):
+    ep = sc.test_episode(1)
+    obs = observation(ep.load_kw[:40], day=0)
+    sampler = sc.future_sampler()
+    a = sampler.sample(obs, 10, np.random.default_rng(3))
+    b = sampler.sample(obs, 10, np.random.default_rng(3))
+    assert [f.arrivals for f in a] == [f.arrivals for f in b]
+    assert all(np.array_equal(x.load_kw, y.load_kw) for x, y in zip(a, b, strict=True))
+
+
+def test_futures_come_from_the_pool_only(sc):
+    """No future carries a test episode's session: ids name pool episodes."""
+    obs = observation(sc.test_episode(0).load_kw[:20], day=2)
+    futures = sc.future_sampler().sample(obs, 50, np.random.default_rng(9))
+    ids = [s.session_id for f in futures for s in f.arrivals]
+    assert ids and all(i.split("-")[1].startswith("p") for i in ids)
+    pool_ids = {int(i.split("-")[1][1:]) for i in ids}
+    assert max(pool_ids) < sc.n_pool
+
+
+def test_expected_future(sc):
+    sampler = sc.future_sampler()
+    obs = observation(sc.test_episode(0).load_kw[:33], day=1)
+    f = sampler.expected(obs)
+    assert f.load_kw.shape == (SLOTS_PER_DAY - 32,) and f.load_kw[0] == obs.load_today_kw[-1]
+    assert all(s.arrival_slot > obs.slot for s in f.arrivals)
+    samples = sampler.sample(obs, 400, np.random.default_rng(1))
+    mean_count = np.mean([len(s.arrivals) for s in samples])
+    assert abs(len(f.arrivals) - mean_count) <= max(2.0, 0.25 * mean_count)
+    again = sampler.expected(obs)
+    assert again.arrivals == f.arrivals and np.array_equal(again.load_kw, f.load_kw)
+
+
+def test_sampling_is_fast(sc):
+    sampler = sc.future_sampler()
+    obs = observation(sc.test_episode(0).load_kw[:29], day=3)
+    rng = np.random.default_rng(0)
+    sampler.sample(obs, 30, rng)
+    start = time.perf_counter()
+    for _ in range(20):
+        sampler.sample(obs, 30, rng)
+    assert (time.perf_counter() - start) / 20 < 0.010
