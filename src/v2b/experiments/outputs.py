@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from v2b.sim import SimResult  # noqa: E402
-from v2b.sim.trace import Trace  # noqa: E402
-from v2b.timegrid import SLOTS_PER_DAY  # noqa: E402
+from v2b.sim import SimResult
+from v2b.sim.trace import Trace
+from v2b.timegrid import SLOTS_PER_DAY
 
 
 def write_run(result: SimResult, out_dir: Path) -> list[Path]:
@@ -29,6 +25,11 @@ def write_run(result: SimResult, out_dir: Path) -> list[Path]:
 
 def plot_power(trace: Trace, path: Path, title: str = "") -> None:
     """Building, EV and total power over the episode, the month's peak marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     total = trace.total_kw
     hours = np.arange(total.size) / 4.0
     fig, ax = plt.subplots(figsize=(12, 4.2), dpi=110)
