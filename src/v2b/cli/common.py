@@ -29,7 +29,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (UserError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
 
 

@@ -11,11 +11,13 @@ import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import console, progress, user_errors
+from v2b.cli.common import console, err_console, progress, user_errors
 from v2b.control.registry import POLICIES, make_policy
+from v2b.data.openv2b import read_openv2b
 from v2b.experiments.outputs import write_run
 from v2b.experiments.runner import RunSpec, default_workers, run, run_many
 from v2b.experiments.table import COLUMNS, aggregate, cell, flatten, to_markdown
+from v2b.scenarios import site_scenarios
 from v2b.site import load_site
 
 SiteOpt = Annotated[
@@ -43,6 +45,21 @@ ScenariosOpt = Annotated[
     int | None,
     typer.Option(help="Futures sampled per decision by sampling controllers (smart: 30)."),
 ]
+SkipOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Drop malformed rows of your data files (and say how many and why) instead of stopping.",
+    ),
+]
+OpenV2BOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--openv2b",
+        help="Run an openv2b scenario directory (its chargers, prices, load and vehicles) "
+        "instead of a site episode, to compare with that simulator on the same input.",
+    ),
+]
 BudgetOpt = Annotated[
     float | None,
     typer.Option(
@@ -50,6 +67,20 @@ BudgetOpt = Annotated[
         help="Seconds a controller's solve may take before it falls back to EDF.",
     ),
 ]
+
+
+def _print_skips(spec: RunSpec, site_arg: str) -> None:
+    """Tell the user what --skip-invalid dropped."""
+    if not spec.skip_invalid:
+        return
+    if spec.openv2b:
+        reports = [read_openv2b(spec.openv2b, skip_invalid=True).report]
+    else:
+        scenarios = site_scenarios(load_site(site_arg), skip_invalid=True)
+        reports = [scenarios.sessions.report, scenarios.load.report if scenarios.load else None]
+    for report in reports:
+        if report is not None:
+            err_console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
 def _policy_options(scenarios: int | None, budget: float | None) -> dict[str, Any]:
@@ -72,6 +103,8 @@ def simulate(
     replay: ReplayOpt = False,
     scenarios: ScenariosOpt = None,
     solve_budget_s: BudgetOpt = None,
+    skip_invalid: SkipOpt = False,
+    openv2b: OpenV2BOpt = None,
 ) -> None:
     """Simulate one policy on one test episode (a billing month of weekdays).
 
@@ -90,9 +123,12 @@ def simulate(
             days=days,
             replay=replay,
             options=_policy_options(scenarios, solve_budget_s),
+            skip_invalid=skip_invalid,
+            openv2b=str(openv2b) if openv2b else None,
         )
         make_policy(policy)
         result = run(spec, load_site(site))
+        _print_skips(spec, site)
         written = write_run(result, out)
     s = result.summary
     title = f"{s['policy']} · {s['site']} · {s['episode_kind']} {s['episode']} · {s['days']} days"
@@ -132,6 +168,8 @@ def compare(
     replay: ReplayOpt = False,
     scenarios: ScenariosOpt = None,
     solve_budget_s: BudgetOpt = None,
+    skip_invalid: SkipOpt = False,
+    openv2b: OpenV2BOpt = None,
     workers: Annotated[
         int, typer.Option(help="Worker processes (1 runs in this process).")
     ] = default_workers(),
@@ -150,12 +188,16 @@ def compare(
         names = policies.split(",") if policies else list(POLICIES)
         for name in names:
             make_policy(name)
+        options = _policy_options(scenarios, solve_budget_s)
+        source = str(openv2b) if openv2b else None
+        episodes = 1 if source else episodes
         specs = [
-            RunSpec(site, name, ep, seed, days, replay, _policy_options(scenarios, solve_budget_s))
+            RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)
             for name in names
             for ep in range(episodes)
         ]
         load_site(site)
+        _print_skips(specs[0], site)
         with progress() as bar:
             task = bar.add_task("simulating", total=len(specs))
             summaries = run_many(

@@ -151,6 +151,25 @@ def _step_series(path: Path, horizon: int, skip_invalid: bool) -> tuple[np.ndarr
     return dense, tou
 
 
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+def _chargers(path: Path) -> pd.DataFrame:
+    """``charger_id, max_kw[, bidirectional]`` with numbers and booleans checked."""
+    raw = read_csv_text(path)
+    require_named(str(path), list(raw.columns), ("charger_id", "max_kw"))
+    checks = RowChecks(str(path), len(raw), skip_invalid=False)
+    max_kw = check_number(checks, raw["max_kw"], "max_kw", required=True)
+    checks.check(max_kw <= 0, "max_kw", raw["max_kw"], "must be > 0 kW")
+    flags = raw.get("bidirectional", pd.Series([""] * len(raw))).astype(str).str.strip().str.lower()
+    checks.check(~flags.isin(_TRUE | _FALSE), "bidirectional", flags, "must be true or false")
+    checks.finish()
+    return pd.DataFrame(
+        {"charger_id": raw["charger_id"], "max_kw": max_kw, "bidirectional": flags.isin(_TRUE).to_numpy()}
+    )
+
+
 def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2BScenario:
     """Read and validate an openv2b scenario directory.
 
@@ -202,8 +221,7 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
     for c in needed:
         vehicles[c] = num[c][keep]
     cpath = directory / manifest["chargers_file"]
-    chargers = read_csv_text(cpath)
-    require_named(str(cpath), list(chargers.columns), ("charger_id", "max_kw"))
+    chargers = _chargers(cpath)
     load_kw, _ = _step_series(directory / manifest["building_file"], horizon, skip_invalid)
     prices, tou = _step_series(directory / manifest["prices_file"], horizon, skip_invalid)
     ignored = []

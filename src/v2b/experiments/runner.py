@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from v2b.control.registry import make_policy
+from v2b.data.openv2b import read_openv2b
 from v2b.episode import Episode
 from v2b.errors import UserError
 from v2b.scenarios import site_scenarios
+from v2b.scenarios.openv2b_episode import openv2b_episode, openv2b_site
 from v2b.sim import SimResult, simulate
 from v2b.site import Site, load_site
 
@@ -36,34 +38,62 @@ class RunSpec:
     days: int | None = None
     replay: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    skip_invalid: bool = False
+    openv2b: str | None = None
 
 
-def episode_for(site: Site, index: int, replay: bool = False, days: int | None = None) -> Episode:
+def episode_for(
+    site: Site,
+    index: int,
+    replay: bool = False,
+    days: int | None = None,
+    skip_invalid: bool = False,
+) -> Episode:
     """Test episode ``index`` (or replay month ``index``), optionally shortened."""
-    scenarios = site_scenarios(site)
+    scenarios = site_scenarios(site, skip_invalid)
     count = scenarios.n_replay if replay else scenarios.n_test
     kind = "replay month" if replay else "test episode"
     if not 0 <= index < count:
         raise RunError(f"{kind} {index} does not exist: site {site.name!r} has {kind}s 0..{count - 1}")
     episode = scenarios.replay_episode(index) if replay else scenarios.test_episode(index)
-    if days is not None:
-        if days < 1:
-            raise RunError(f"--days must be at least 1, got {days}")
-        episode = episode.truncated(days)
-    return episode
+    return _shortened(episode, days)
+
+
+def _shortened(episode: Episode, days: int | None) -> Episode:
+    if days is None:
+        return episode
+    if days < 1:
+        raise RunError(f"--days must be at least 1, got {days}")
+    return episode.truncated(days)
+
+
+def openv2b_run_inputs(spec: RunSpec, defaults: Site) -> tuple[Site, Episode]:
+    """The site and episode of an openv2b scenario directory (``spec.openv2b``)."""
+    scenario = read_openv2b(spec.openv2b or "", skip_invalid=spec.skip_invalid)
+    site = openv2b_site(scenario, defaults)
+    return site, _shortened(openv2b_episode(scenario, site.name), spec.days)
 
 
 def run(spec: RunSpec, site: Site | None = None) -> SimResult:
-    """Simulate one :class:`RunSpec`."""
+    """Simulate one :class:`RunSpec`.
+
+    An openv2b scenario brings its own chargers, prices and episode and has no
+    sampling pool: sampling policies then see no futures (``futures=None``).
+    """
     site = site or load_site(spec.site)
-    episode = episode_for(site, spec.episode, spec.replay, spec.days)
     policy = make_policy(spec.policy)
+    if spec.openv2b:
+        site, episode = openv2b_run_inputs(spec, site)
+        futures = None
+    else:
+        episode = episode_for(site, spec.episode, spec.replay, spec.days, spec.skip_invalid)
+        futures = site_scenarios(site, spec.skip_invalid).future_sampler()
     return simulate(
         site,
         episode,
         policy,
         seed=spec.seed,
-        futures=site_scenarios(site).future_sampler(),
+        futures=futures,
         policy_options=spec.options,
     )
 

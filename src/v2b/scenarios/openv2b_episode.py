@@ -19,6 +19,7 @@ from v2b.data.errors import DataError
 from v2b.data.openv2b import DEFAULT_START, OpenV2BScenario
 from v2b.episode import Episode
 from v2b.scenarios.episodes import assemble
+from v2b.site import Site, site_from_dict
 from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
 
 
@@ -60,3 +61,62 @@ def openv2b_episode(
         requests,
     )
     return arrays.to_episode(site_name, "replay", index)
+
+
+def _daily_periods(price_per_slot: np.ndarray, source: str) -> list[dict]:
+    """TOU periods of a price series that repeats every day (15-minute slots)."""
+    days = price_per_slot.reshape(-1, SLOTS_PER_DAY)
+    if not np.allclose(days, days[0], rtol=0, atol=1e-12):
+        raise DataError(
+            f"{source}: grid prices differ from one day to the next; v2b tariffs repeat daily "
+            "(time-of-use periods), so this scenario's prices cannot be represented"
+        )
+    day = days[0]
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    ends = np.r_[starts[1:], SLOTS_PER_DAY]
+
+    def clock(slot: int) -> str:
+        return f"{slot * SLOT_MINUTES // 60:02d}:{slot * SLOT_MINUTES % 60:02d}"
+
+    return [
+        {"name": f"p{k}", "start": clock(a), "end": clock(b % SLOTS_PER_DAY), "price_per_kwh": float(day[a])}
+        for k, (a, b) in enumerate(zip(starts, ends, strict=True))
+    ]
+
+
+def openv2b_site(scenario: OpenV2BScenario, defaults: Site) -> Site:
+    """A v2b site with the scenario's chargers, efficiencies, prices and demand charge.
+
+    What openv2b does not specify (missing-SoC penalty, degradation, external price)
+    comes from ``defaults``. The charge limit is flat (openv2b has no SoC taper) and
+    the discharge floor 0 (openv2b's per-vehicle ``min_soc_kwh`` is not modelled).
+    """
+    m = scenario.manifest
+    price = np.repeat(scenario.price_per_kwh, int(round(scenario.slot_minutes / SLOT_MINUTES)))
+    if price.size % SLOTS_PER_DAY:
+        raise DataError(f"{scenario.directory}: the horizon is not a whole number of days")
+    chargers = [
+        {
+            "count": 1,
+            "kind": "bidirectional" if row.bidirectional else "unidirectional",
+            "max_kw": float(row.max_kw),
+            "min_kw": -float(row.max_kw) if row.bidirectional else 0.0,
+            "charge_efficiency": float(m["charge_efficiency"]),
+            "discharge_efficiency": float(m["discharge_efficiency"]),
+            "id_prefix": "C",
+        }
+        for row in scenario.chargers.itertuples()
+    ]
+    data = {
+        "name": scenario.directory.name,
+        "description": f"openv2b scenario {scenario.directory}",
+        "chargers": chargers,
+        "tariff": {
+            "demand_charge_usd_per_kw": float(m["demand_charge_usd_per_kw"]),
+            "energy": _daily_periods(price, str(scenario.directory / m["prices_file"])),
+        },
+        "penalties": defaults.penalties.model_dump(),
+        "users": defaults.users.model_dump(),
+        "battery": {"charge_curve": [[0.0, 1.0], [1.0, 1.0]], "discharge_floor_soc": 0.0},
+    }
+    return site_from_dict(data, origin=str(scenario.directory / "scenario.json"))

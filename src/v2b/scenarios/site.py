@@ -57,15 +57,26 @@ def _source(site: Site, source: str) -> str | Path:
     return source if source.startswith("builtin:") else site.resolve(source)
 
 
-def fit_site_model(site: Site) -> tuple[GenerativeModel, SessionData, LoadData]:
-    """Read the site's sessions and load and fit the model (cached per data source)."""
-    key = _fit_key(site)
+def fit_site_model(
+    site: Site, skip_invalid: bool = False
+) -> tuple[GenerativeModel, SessionData, LoadData]:
+    """Read the site's sessions and load and fit the model (cached per data source).
+
+    ``skip_invalid`` drops malformed rows of user files (their reports are on the
+    returned data's ``report``) instead of raising on the first one.
+    """
+    key = (*_fit_key(site), skip_invalid)
     with _LOCK:
         if key not in _FITS:
             sessions = read_sessions(
-                _source(site, site.sessions.source), site.sessions.format, timezone=site.timezone
+                _source(site, site.sessions.source),
+                site.sessions.format,
+                timezone=site.timezone,
+                skip_invalid=skip_invalid,
             )
-            load = read_load(_source(site, site.load.source), timezone=site.timezone)
+            load = read_load(
+                _source(site, site.load.source), timezone=site.timezone, skip_invalid=skip_invalid
+            )
             _FITS[key] = (GenerativeModel.fit(sessions, load, read_fleet()), sessions, load)
         return _FITS[key]
 
@@ -73,10 +84,13 @@ def fit_site_model(site: Site) -> tuple[GenerativeModel, SessionData, LoadData]:
 class SiteScenarios:
     """The episodes of one site (see module docstring). Use :func:`site_scenarios`."""
 
-    def __init__(self, site: Site, model: GenerativeModel, sessions: SessionData) -> None:
+    def __init__(
+        self, site: Site, model: GenerativeModel, sessions: SessionData, load: LoadData | None = None
+    ) -> None:
         self.site = site
         self.model = model
         self.sessions = sessions
+        self.load = load
         self.seed = site.scenarios.seed
         self.n_pool = site.scenarios.pool
         self.n_test = site.scenarios.episodes - site.scenarios.pool
@@ -144,15 +158,15 @@ class SiteScenarios:
         return self._sampler
 
 
-def site_scenarios(site: Site) -> SiteScenarios:
+def site_scenarios(site: Site, skip_invalid: bool = False) -> SiteScenarios:
     """The scenarios of ``site``, cached per (site name, site content, data files)."""
-    key = (site.name, site.model_dump_json(), _fit_key(site))
+    key = (site.name, site.model_dump_json(), _fit_key(site), skip_invalid)
     with _LOCK:
         cached = _SITES.get(key)
     if cached is not None:
         return cached
-    model, sessions, _ = fit_site_model(site)
-    made = SiteScenarios(site, model, sessions)
+    model, sessions, load = fit_site_model(site, skip_invalid)
+    made = SiteScenarios(site, model, sessions, load)
     with _LOCK:
         return _SITES.setdefault(key, made)
 

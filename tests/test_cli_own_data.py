@@ -1,0 +1,122 @@
+"""Bring your own data: a site file pointing at your CSVs, --skip-invalid, and openv2b runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+from typer.testing import CliRunner
+
+from v2b.cli import app
+
+runner = CliRunner()
+
+
+def own_site(tmp_path, bad_row: bool = False):
+    """A 4-charger site whose load and sessions come from CSV files next to it."""
+    times = pd.date_range("2023-03-01", "2023-04-30 23:00", freq="1h")
+    hours = times.hour.to_numpy()
+    kw = 40 + 30 * ((hours >= 8) & (hours < 18))
+    pd.DataFrame({"timestamp": times.strftime("%Y-%m-%d %H:%M"), "kw": kw}).to_csv(
+        tmp_path / "load.csv", index=False
+    )
+    rng = np.random.default_rng(0)
+    rows = []
+    for day in pd.bdate_range("2023-03-01", "2023-04-28"):
+        for _ in range(4):
+            arrival = day + pd.Timedelta(minutes=int(rng.integers(7 * 60, 10 * 60)))
+            departure = arrival + pd.Timedelta(minutes=int(rng.integers(3 * 60, 8 * 60)))
+            rows.append((arrival, departure, round(float(rng.uniform(5, 25)), 2)))
+    frame = pd.DataFrame(rows, columns=["arrival", "departure", "energy_kwh"])
+    if bad_row:
+        frame.loc[5, "departure"] = frame.loc[5, "arrival"] - pd.Timedelta(hours=1)
+    frame.to_csv(tmp_path / "sessions.csv", index=False)
+    site = {
+        "name": "my-garage",
+        "chargers": [{"count": 4, "kind": "unidirectional", "max_kw": 7.2}],
+        "tariff": {
+            "demand_charge_usd_per_kw": 10.0,
+            "energy": [{"name": "flat", "start": "00:00", "end": "00:00", "price_per_kwh": 0.2}],
+        },
+        "load": {"source": "load.csv"},
+        "sessions": {"source": "sessions.csv", "format": "plain", "arrivals_per_day": 4},
+        "scenarios": {"episodes": 6, "pool": 3},
+    }
+    path = tmp_path / "garage.toml"
+    path.write_text(tomli_w.dumps(site))
+    return path
+
+
+def test_simulate_on_your_own_site_and_data(tmp_path):
+    site = own_site(tmp_path)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["simulate", "--site", str(site), "--policy", "edf", "--days", "3", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["site"] == "my-garage" and summary["users"] > 0
+
+
+def test_bad_row_stops_with_file_and_row_then_skip_invalid_runs(tmp_path):
+    site = own_site(tmp_path, bad_row=True)
+    args = ["simulate", "--site", str(site), "--policy", "edf", "--days", "2", "--out", str(tmp_path / "r")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "sessions.csv" in result.output and "row 6" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, [*args, "--skip-invalid"])
+    assert result.exit_code == 0, result.output
+    assert "dropped 1 of" in result.output
+
+
+@pytest.fixture
+def openv2b_dir(tmp_path):
+    d = tmp_path / "scen"
+    d.mkdir()
+    doc = {"slot_minutes": 15, "horizon_slots": 192, "charge_efficiency": 0.9,
+           "discharge_efficiency": 0.9, "demand_charge_usd_per_kw": 11.67}
+    (d / "scenario.json").write_text(json.dumps(doc))
+    (d / "vehicles.csv").write_text(
+        "vehicle_id,arrival_slot,departure_slot,battery_kwh,soc_arrival_kwh,soc_target_kwh\n"
+        "0,32,68,60.0,15.0,48.0\n1,36,72,80.0,20.0,40.0\n2,130,170,60.0,10.0,50.0\n"
+    )
+    (d / "chargers.csv").write_text("charger_id,max_kw,bidirectional\n0,20.0,true\n1,11.0,false\n")
+    (d / "building_load.csv").write_text("slot,value\n0,22.0\n32,60.0\n72,25.0\n")
+    # Two identical days of TOU prices, written as step changes.
+    (d / "grid_prices.csv").write_text(
+        "slot,value\n0,0.10\n24,0.20\n88,0.10\n120,0.20\n184,0.10\n"
+    )
+    return d
+
+
+def test_simulate_an_openv2b_scenario(tmp_path, openv2b_dir):
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "uncontrolled", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["days"] == 2 and summary["users"] == 3
+    chargers = pd.read_csv(out / "chargers.csv")
+    assert chargers["max_kw"].tolist() == [20.0, 11.0]
+    assert chargers["min_kw"].tolist() == [-20.0, 0.0]
+    slots = pd.read_csv(out / "slots.csv")
+    assert slots["price_per_kwh"].iloc[23] == 0.1 and slots["price_per_kwh"].iloc[24] == 0.2
+    sessions = pd.read_csv(out / "sessions.csv")
+    # Vehicle 0 wants 33 kWh on the 20 kW bidirectional charger and gets it (flat curve).
+    first = sessions.iloc[0]
+    assert first["charger_id"] == "C01"
+    assert first["soc_departure"] == pytest.approx(48.0 / 60.0)
+
+
+def test_openv2b_prices_that_change_between_days_are_refused(tmp_path, openv2b_dir):
+    (openv2b_dir / "grid_prices.csv").write_text("slot,value\n0,0.10\n120,0.30\n")
+    result = runner.invoke(
+        app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "edf", "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert "differ from one day to the next" in result.output
