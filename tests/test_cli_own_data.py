@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import tomli_w
 from typer.testing import CliRunner
 
 from v2b.cli import app
+from v2b.scenarios import GenerativeModel
 
 runner = CliRunner()
 
@@ -120,3 +122,28 @@ def test_openv2b_prices_that_change_between_days_are_refused(tmp_path, openv2b_d
     )
     assert result.exit_code == 2
     assert "differ from one day to the next" in result.output
+
+
+def test_site_can_use_a_model_saved_by_data_fit(tmp_path):
+    site_path = own_site(tmp_path)
+    fit = runner.invoke(
+        app,
+        ["data", "fit", "--sessions", str(tmp_path / "sessions.csv"), "--format", "plain",
+         "--load", str(tmp_path / "load.csv"), "--arrivals-per-day", "4",
+         "--out", str(tmp_path / "model.json")],
+    )
+    assert fit.exit_code == 0, fit.output
+    data = tomllib.loads(site_path.read_text())
+    data["scenarios"]["model"] = "model.json"
+    site_path.write_text(tomli_w.dumps(data))
+    from v2b.scenarios import site_scenarios
+    from v2b.site import load_site
+
+    scenarios = site_scenarios(load_site(site_path))
+    assert scenarios.model.describe() == GenerativeModel.load(tmp_path / "model.json").describe()
+    assert len(scenarios.test_episode(0).sessions) > 0
+    data["scenarios"]["model"] = "missing.json"
+    site_path.write_text(tomli_w.dumps(data))
+    result = runner.invoke(app, ["simulate", "--site", str(site_path), "--policy", "edf",
+                                 "--days", "1", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "missing.json" in result.output

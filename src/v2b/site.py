@@ -192,11 +192,14 @@ class SessionSource(_Model):
 
 class Scenarios(_Model):
     """Episode generation: ``episodes`` months from ``seed``, the first ``pool`` form
-    the Monte-Carlo sampling pool, the rest are test episodes."""
+    the Monte-Carlo sampling pool, the rest are test episodes. ``model`` names a
+    generative model saved by ``v2b data fit`` to use instead of fitting one on the
+    site's data (the data files are still read for ``--replay``)."""
 
     seed: int = Field(default=2026, ge=0)
     episodes: int = Field(default=100, ge=2, le=100_000)
     pool: int = Field(default=50, ge=1)
+    model: str | None = None
 
     @model_validator(mode="after")
     def _pool_smaller(self) -> Scenarios:

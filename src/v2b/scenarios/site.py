@@ -65,7 +65,8 @@ def fit_site_model(
     ``skip_invalid`` drops malformed rows of user files (their reports are on the
     returned data's ``report``) instead of raising on the first one.
     """
-    key = (*_fit_key(site), skip_invalid)
+    model_path = site.resolve(site.scenarios.model) if site.scenarios.model else None
+    key = (*_fit_key(site), skip_invalid, _fingerprint(site, str(model_path)) if model_path else None)
     with _LOCK:
         if key not in _FITS:
             sessions = read_sessions(
@@ -77,7 +78,11 @@ def fit_site_model(
             load = read_load(
                 _source(site, site.load.source), timezone=site.timezone, skip_invalid=skip_invalid
             )
-            _FITS[key] = (GenerativeModel.fit(sessions, load, read_fleet()), sessions, load)
+            if model_path is not None:
+                model = GenerativeModel.load(model_path)
+            else:
+                model = GenerativeModel.fit(sessions, load, read_fleet())
+            _FITS[key] = (model, sessions, load)
         return _FITS[key]
 
 
