@@ -178,3 +178,18 @@ def test_observation_hides_the_future():
         assert obs.occupied.sum() <= 2
         assert all(sid in ("", "A", "B") for sid in obs.session_ids)
         assert (obs.arrival_slot[obs.occupied] <= obs.slot).all()
+
+
+def test_uncontrolled_charger_draws_full_power_whatever_the_policy_asks():
+    site = tiny_site(
+        chargers=[
+            {"count": 1, "kind": "unidirectional", "max_kw": 7.0, "controllable": False,
+             "charge_efficiency": 1.0, "level": "L1"},
+        ]
+    )
+    run = simulate(site, episode([Session("A", 0, 8, 40.0, 0.5, 0.6)]), make_policy("building-only"))
+    assert run.summary["users"] == 0  # building-only admits nobody
+    run = simulate(site, episode([Session("A", 0, 8, 40.0, 0.5, 0.6)]), Greedy(-1.0))
+    # Asked to discharge, the uncontrolled charger charges at 7 kW until the battery is full.
+    np.testing.assert_allclose(run.trace.power_kw[:8, 0], 7.0)
+    assert run.trace.sessions[0].soc_departure == pytest.approx(0.5 + 8 * 7.0 * 0.25 / 40.0)
