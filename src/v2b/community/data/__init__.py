@@ -1,0 +1,1 @@
+"""Data of the community module (see ATTRIBUTION.md)."""

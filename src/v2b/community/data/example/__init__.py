@@ -1,0 +1,1 @@
+"""Example input files for ``v2b community --config``."""
