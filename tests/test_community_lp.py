@@ -181,3 +181,25 @@ def test_baseline_is_the_net_load_priced_at_grid_tariffs():
         np.maximum(net, 0) * t.import_eur_per_kwh + np.minimum(net, 0) * -t.export_eur_per_kwh
     ).sum(axis=1)
     assert baseline.electricity_cost_eur == pytest.approx(expected, abs=1e-7)
+
+
+def test_solving_independent_days_apart_gives_the_same_optimum():
+    from v2b.community.solver import independent_parts, solve
+    from v2b.community.synthetic import bench_dates
+
+    inputs = synthetic_inputs(ScenarioSpec(), seed=6, slot_minutes=60,
+                              building_dates=bench_dates(3, 2))
+    model = build_lp(inputs, community=True)
+    # Slots are coupled only through parked EVs: each day's EV window is one part, each
+    # slot without EVs another (the community couples the buildings within a slot).
+    parts = independent_parts(model.matrix, min_columns=1)
+    parked = np.unique(model.layout.ev_slot)
+    assert len(parts) == 2 + inputs.n_slots - parked.size
+    whole = solve(model, split=False)
+    split = solve(model)
+    assert split.objective_eur == pytest.approx(whole.objective_eur, abs=1e-7)
+    first, last = model.row_ranges["community_balance"]
+    assert split.row_dual[first:last] == pytest.approx(whole.row_dual[first:last], abs=1e-7)
+    # Without the community every building is on its own: at least three times the parts.
+    individual = build_lp(inputs, community=False)
+    assert len(independent_parts(individual.matrix, min_columns=1)) >= 3 * len(parts)

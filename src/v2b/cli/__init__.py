@@ -14,4 +14,6 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     app()
+
+
 from v2b.cli import community  # noqa: F401,E402  (registers commands)

@@ -27,6 +27,7 @@ class BenchResult:
     rows: int
     nonzeros: int
     binaries: int
+    parts: int
     data_s: float
     build_s: float
     solve_s: float
@@ -70,6 +71,7 @@ def run_bench(
         buildings=buildings, days=days, slot_minutes=slot_minutes, community=community,
         ev_sessions=len(inputs.evs), columns=model.layout.n_cols, rows=model.matrix.shape[0],
         nonzeros=int(model.matrix.nnz), binaries=int(model.layout.direction_cells.shape[0]),
+        parts=solution.parts,
         data_s=data_s, build_s=build_s, solve_s=solution.solve_s,
         objective_eur=solution.objective_eur,
     )
