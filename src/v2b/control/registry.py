@@ -8,6 +8,8 @@ from v2b.control.heuristics import (
     LeastLaxityFirst,
     Uncontrolled,
 )
+from v2b.control.mpc import ExpectedMpc, SmartCharging
+from v2b.control.oracle import Oracle
 from v2b.errors import UserError
 from v2b.interface import Policy
 
@@ -18,6 +20,9 @@ POLICIES: dict[str, type[Policy]] = {
         Uncontrolled,
         EarliestDeadlineFirst,
         LeastLaxityFirst,
+        SmartCharging,
+        ExpectedMpc,
+        Oracle,
     )
 }
 

@@ -1,0 +1,146 @@
+"""Monte-Carlo MPC charging (CONSENT pi_ch) and its one-future variant.
+
+Every slot the controller samples futures of the rest of today from the
+sampling pool, solves the sample-average LP (CONSENT Eq. 4, built in
+:mod:`v2b.opt`) with the current slot's set-points shared by all scenarios,
+and applies those set-points. A solve that fails or runs over its budget falls
+back to earliest-deadline-first within the current peak; the run never stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from v2b.control.heuristics import deadline_key, sorted_within_threshold
+from v2b.control.mpc_options import MpcOptions
+from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
+from v2b.interface import ArrivalRequest, Future, Menu, Observation, Policy, PolicyContext
+from v2b.opt.charging import Plan, solve_plan
+from v2b.opt.highs import HighsSolver
+from v2b.opt.integer import with_integers
+from v2b.opt.problem import ChargingProblem, problem_from_observation
+from v2b.timegrid import SLOTS_PER_DAY
+
+log = logging.getLogger(__name__)
+
+#: Presolve costs more than it saves on these LPs (measured: ``docs/benchmarks.md``).
+SOLVER_OPTIONS = {"presolve": "off"}
+
+
+def persistence_future(obs: Observation) -> Future:
+    """The current load held to the end of the day, no arrivals (used without a pool)."""
+    return Future(np.full(SLOTS_PER_DAY - obs.slot_of_day, obs.building_kw), ())
+
+
+class SmartCharging(Policy):
+    """MC-MPC over sampled futures (paper policy 3's controller)."""
+
+    name = "smart"
+    description = (
+        "Monte-Carlo MPC: every slot an LP over sampled futures of the day (default 30), "
+        "current set-points shared by all; free for users (paper policy 3)."
+    )
+    default_scenarios = 30
+
+    def reset(self, ctx: PolicyContext) -> None:
+        super().reset(ctx)
+        self.options = MpcOptions.from_dict(ctx.options, self.default_scenarios)
+        self._solver = HighsSolver(SOLVER_OPTIONS)
+        self._counts = {"solver_fallbacks": 0, "solver_failures": 0, "lp_solves": 0}
+        self._lp_seconds: list[float] = []
+        self._history = LoadHistory()
+        self.peak_prior: MonthPeakPrior | None = None
+        if ctx.futures is None:
+            log.warning("%s: no future sampler given; planning on a persistence future", self.name)
+        elif self.options.month_peak == "pool":
+            self.peak_prior = MonthPeakPrior.from_site(ctx.site)
+
+    def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
+        self._history.observe(obs)
+        return super().offer(obs, request)
+
+    def futures(self, obs: Observation) -> list[Future]:
+        """The futures this decision plans over."""
+        if self.ctx.futures is None:
+            return [persistence_future(obs)]
+        return self.ctx.futures.sample(obs, self.options.scenarios, self.ctx.rng)
+
+    def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:
+        o = self.options
+        self._history.observe(obs)
+        floor = None
+        if self.peak_prior is not None:
+            floor = self.peak_prior.floors(self._history, obs, len(futures))
+        return problem_from_observation(
+            self.ctx.site,
+            obs,
+            futures,
+            fine_slots=o.fine_slots,
+            coarse_slots=o.coarse_slots,
+            demand_weight=o.demand_weight,
+            peak_floor_kw=floor,
+            recourse_bundles=o.recourse_bundles or None,
+        )
+
+    def plan(self, obs: Observation) -> Plan:
+        """Solve this slot's LP (no fallback); raises on bad input."""
+        start = time.perf_counter()
+        problem = self.problem(obs, self.futures(obs))
+        budget = self.options.solve_budget_s
+        left = None if budget is None else budget - (time.perf_counter() - start)
+        if left is not None and left <= 0:
+            raise TimeoutError("decision budget spent before the solve")
+        if self.options.milp:
+            return with_integers(problem, self._solver, self.options.min_charge_kw, left)
+        return solve_plan(problem, self._solver, left)
+
+    def decide(self, obs: Observation) -> np.ndarray:
+        controllable = self.ctx.site.charger_arrays.controllable
+        if not (obs.occupied & controllable).any():
+            return np.zeros(obs.occupied.shape)
+        try:
+            plan = self.plan(obs)
+        except TimeoutError:
+            self._counts["solver_fallbacks"] += 1
+            return self.fallback(obs, "budget spent before the solve")
+        except Exception as err:  # a solver bug must not stop a month-long run
+            self._counts["solver_failures"] += 1
+            log.warning("%s: solve failed at slot %d (%r); EDF fallback", self.name, obs.slot, err)
+            return self.fallback(obs, repr(err))
+        self._counts["lp_solves"] += 1
+        self._lp_seconds.append(plan.result.seconds + plan.build_seconds)
+        if not plan.optimal:
+            over = plan.result.status.lower().startswith("time limit")
+            self._counts["solver_fallbacks" if over else "solver_failures"] += 1
+            return self.fallback(obs, plan.result.status)
+        return plan.setpoints_kw
+
+    def fallback(self, obs: Observation, reason: str) -> np.ndarray:
+        """Earliest deadline first within the current peak (SPEC 3)."""
+        log.info("%s: slot %d falls back to EDF (%s)", self.name, obs.slot, reason)
+        return sorted_within_threshold(obs, self.ctx.site, deadline_key)
+
+    def stats(self) -> dict[str, Any]:
+        lp = np.asarray(self._lp_seconds)
+        return {
+            **self._counts,
+            "lp_seconds_median": float(np.median(lp)) if lp.size else 0.0,
+        }
+
+
+class ExpectedMpc(SmartCharging):
+    """The same LP over one expected future (a cheaper, deterministic baseline)."""
+
+    name = "mpc-expected"
+    description = "MPC over one expected future of the day (the pool's typical day); free for users."
+    default_scenarios = 1
+
+    def futures(self, obs: Observation) -> list[Future]:
+        expected = getattr(self.ctx.futures, "expected", None)
+        if expected is None:
+            return super().futures(obs)[:1]
+        return [expected(obs)]

@@ -1,0 +1,82 @@
+"""Options of the MPC controllers, validated once at reset.
+
+Policies receive plain ``ctx.options`` (from ``v2b simulate --scenarios ...``
+or an experiment spec); bad values raise :class:`MpcOptionError` naming the
+option, the value and the allowed range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from v2b.errors import UserError
+
+
+class MpcOptionError(UserError):
+    """An MPC option with a value outside its allowed range."""
+
+
+@dataclass(frozen=True)
+class MpcOptions:
+    """Controller settings.
+
+    Attributes
+    ----------
+    scenarios : int
+        Sampled futures per decision, N_ch (paper: 30).
+    solve_budget_s : float or None
+        Wall-clock budget per decision [s]; over it, EDF within the current peak.
+    fine_slots : int
+        Slots planned one by one before coarser blocks; 0 plans every slot on its
+        own (the exact problem; see ``docs/model.md``, "Controller: planning grid").
+    coarse_slots : int
+        Length of the later blocks [slots].
+    demand_weight : float
+        Multiplier on K_DC for the day's planned peak (1 = paper).
+    month_peak : str
+        ``"pool"``: today's peak is priced above the rest of the month's expected
+        building peak (:mod:`v2b.control.mpc_peak`); ``"none"``: above the peak so
+        far only, as in the paper.
+    recourse_bundles : int
+        Plan connected EVs' later slots once per bundle of similar scenarios
+        (0: once per scenario, the full SAA); see ``docs/model.md``.
+    milp : bool
+        Solve with integer variables (on/off charging, no simultaneous charge and discharge).
+    min_charge_kw : float
+        Lowest non-zero charging power in MILP mode [kW] (0: no minimum).
+    """
+
+    scenarios: int = 30
+    solve_budget_s: float | None = None
+    fine_slots: int = 8
+    coarse_slots: int = 4
+    demand_weight: float = 1.0
+    month_peak: str = "pool"
+    recourse_bundles: int = 0
+    milp: bool = False
+    min_charge_kw: float = 0.0
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
+        """Validate the options this controller knows; others are left to other parts."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {"scenarios": default_scenarios}
+        values.update({k: v for k, v in raw.items() if k in known and v is not None})
+        opts = cls(**values)
+        checks = [
+            ("scenarios", opts.scenarios, 1, 10_000),
+            ("coarse_slots", opts.coarse_slots, 1, 96),
+            ("fine_slots", opts.fine_slots, 0, 96),
+            ("recourse_bundles", opts.recourse_bundles, 0, 10_000),
+            ("demand_weight", opts.demand_weight, 0.0, 100.0),
+            ("min_charge_kw", opts.min_charge_kw, 0.0, 1000.0),
+        ]
+        if opts.solve_budget_s is not None:
+            checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))
+        if opts.month_peak not in ("pool", "none"):
+            raise MpcOptionError(f"option month_peak={opts.month_peak!r} must be 'pool' or 'none'")
+        for name, value, lo, hi in checks:
+            if not isinstance(value, int | float) or not lo <= value <= hi:
+                raise MpcOptionError(f"option {name}={value!r} is outside the allowed range {lo}..{hi}")
+        return opts

@@ -1,0 +1,205 @@
+"""The LP's constraint families and cost terms, one function each.
+
+Every constraint function returns a :class:`RowBlock` (COO triplets with local
+row numbers and row bounds); every cost function returns a cost vector over the
+columns of a :class:`~v2b.opt.layout.Layout` (and a constant where there is one).
+Notation follows CONSENT Eq. (4): per scenario ``f`` the energy cost ``g``, the
+peak ``p_max,f``, the unmet energy ``z`` and the discharged energy ``q``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2b.opt.layout import Layout
+from v2b.opt.problem import ChargingProblem
+from v2b.timegrid import SLOT_H
+
+INF = np.inf
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Rows ``lower <= A x <= upper`` of one constraint family."""
+
+    name: str
+    row: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.lower.size)
+
+
+def _block(name: str, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+           lower: np.ndarray, upper: np.ndarray) -> RowBlock:
+    rows, cols, vals = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    keep = cols >= 0
+    return RowBlock(name, rows[keep], cols[keep], vals[keep], lower, upper)
+
+
+def _pair_weight(problem: ChargingProblem, lay: Layout) -> np.ndarray:
+    return problem.set_weight[problem.units.scenario[lay.pair_unit]]
+
+
+def pair_scenarios(problem: ChargingProblem, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Every (pair, scenario) membership: a bundled unit counts in all its scenarios."""
+    if problem.scenario_sets is None:
+        return np.arange(lay.pair_unit.size), problem.units.scenario[lay.pair_unit]
+    return np.nonzero(problem.membership[problem.units.scenario[lay.pair_unit]])
+
+
+def energy_balance(problem: ChargingProblem, lay: Layout) -> RowBlock:
+    """Battery energy of stateful units block to block (SoC dynamics, losses both ways).
+
+    ``e_k - e_{k-1} - eta_c dt c_k + dt / eta_d d_k = [e_arrival if first]``.
+    """
+    units, dt = problem.units, problem.grid.dt_h[lay.pair_block]
+    pairs = np.flatnonzero(lay.col_e >= 0)
+    r = np.arange(pairs.size)
+    u = lay.pair_unit[pairs]
+    prev = np.where(lay.first[pairs], -1, lay.col_e[np.maximum(pairs - 1, 0)])
+    rhs = np.where(lay.first[pairs], units.energy_kwh[u], 0.0)
+    parts = [
+        (r, lay.col_e[pairs], np.ones(r.size)),
+        (r, prev, -np.ones(r.size)),
+        (r, lay.col_c[pairs], -units.charge_efficiency[u] * dt[pairs]),
+        (r, lay.col_d[pairs], dt[pairs] / units.discharge_efficiency[u]),
+    ]
+    return _block("energy_balance", parts, rhs, rhs)
+
+
+def charge_curve(problem: ChargingProblem, lay: Layout) -> RowBlock:
+    """SoC-dependent charge limit as concave pieces (CONSENT Sec. 4.1, SPEC 3).
+
+    ``c_k <= max_kw * presence * (a_s * e_start / capacity + b_s)`` for each segment
+    ``s`` that can bind; ``e_start`` is the previous block's end energy.
+    """
+    units = problem.units
+    pair, seg = np.nonzero(lay.curve_rows)
+    r = np.arange(pair.size)
+    u = lay.pair_unit[pair]
+    scale = units.max_kw[u] * lay.present[pair]
+    slope = problem.curve_slopes[seg] / np.maximum(units.battery_kwh[u], 1e-9)
+    parts = [
+        (r, lay.col_c[pair], np.ones(r.size)),
+        (r, lay.col_e[pair - 1], -scale * slope),
+    ]
+    return _block("charge_curve", parts, np.full(r.size, -INF), scale * problem.curve_intercepts[seg])
+
+
+def departure_shortfall(problem: ChargingProblem, lay: Layout) -> RowBlock:
+    """Unmet energy at departure: ``e_departure + z >= target`` (z = K_SOC's kWh).
+
+    Stateless units (charge only, no binding curve) use their summed charge:
+    ``sum_k eta_c dt_k c_k + z >= target - e_arrival``.
+    """
+    units = problem.units
+    with_u = np.flatnonzero(lay.col_u >= 0)
+    row_of_unit = np.full(units.n, -1)
+    row_of_unit[with_u] = np.arange(with_u.size)
+    stateful_u = with_u[lay.stateful[with_u]]
+    last_pair = np.flatnonzero(lay.last)
+    last_of_unit = np.full(units.n, -1)
+    last_of_unit[lay.pair_unit[last_pair]] = last_pair
+    sl_pairs = np.flatnonzero(~lay.stateful[lay.pair_unit] & (row_of_unit[lay.pair_unit] >= 0))
+    su = lay.pair_unit[sl_pairs]
+    dt = problem.grid.dt_h[lay.pair_block[sl_pairs]]
+    parts = [
+        (row_of_unit[with_u], lay.col_u[with_u], np.ones(with_u.size)),
+        (row_of_unit[stateful_u], lay.col_e[last_of_unit[stateful_u]], np.ones(stateful_u.size)),
+        (row_of_unit[su], lay.col_c[sl_pairs], units.charge_efficiency[su] * dt),
+    ]
+    rhs = units.target_kwh[with_u] - np.where(lay.stateful[with_u], 0.0, units.energy_kwh[with_u])
+    return _block("departure_shortfall", parts, rhs, np.full(with_u.size, INF))
+
+
+def _scenario_block_sums(problem: ChargingProblem, lay: Layout, per_pair: np.ndarray) -> np.ndarray:
+    pair, scen = pair_scenarios(problem, lay)
+    out = np.zeros((problem.n_scenarios, problem.grid.n_blocks))
+    np.add.at(out, (scen, lay.pair_block[pair]), per_pair[pair])
+    return out
+
+
+def _ev_rows(
+    problem: ChargingProblem, lay: Layout, need: np.ndarray, sign: float
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Row numbers for the needed (scenario, block) cells and the EV power entries."""
+    row_id = np.full(need.shape, -1)
+    row_id[need] = np.arange(int(need.sum()))
+    pair, scen = pair_scenarios(problem, lay)
+    pair_row = row_id[scen, lay.pair_block[pair]]
+    ok = pair_row >= 0
+    pair = pair[ok]
+    parts = [
+        (pair_row[ok], lay.col_c[pair], np.full(pair.size, sign)),
+        (pair_row[ok], lay.col_d[pair], np.full(pair.size, -sign)),
+    ]
+    return row_id, parts
+
+
+def peak_power(problem: ChargingProblem, lay: Layout) -> RowBlock:
+    """Each scenario's peak covers metered power: ``P_f >= load + sum(c - d)``.
+
+    Rows are kept only where the load plus every EV at full power could exceed
+    the peak already paid (``P_f >= floor`` is a bound), which drops most rows.
+    """
+    load_max = problem.grid.block_max(problem.load_kw)
+    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
+    need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
+    row_id, parts = _ev_rows(problem, lay, need, -1.0)
+    s, _ = np.nonzero(need)
+    parts.append((row_id[need], lay.col_peak[s], np.ones(s.size)))
+    return _block("peak_power", parts, load_max[need], np.full(s.size, INF))
+
+
+def no_export(problem: ChargingProblem, lay: Layout) -> RowBlock:
+    """The site never exports: ``load + sum(c - d) >= 0``, where discharge could reach it."""
+    load_min = problem.grid.block_min(problem.load_kw)
+    d_max = _scenario_block_sums(problem, lay, lay.d_upper)
+    need = (d_max > 0) & (d_max > load_min - 1e-9)
+    row_id, parts = _ev_rows(problem, lay, need, 1.0)
+    lower = -np.maximum(load_min[need], 0.0)
+    return _block("no_export", parts, lower, np.full(lower.size, INF))
+
+
+def tou_energy_cost(problem: ChargingProblem, lay: Layout) -> tuple[np.ndarray, float]:
+    """Energy cost ``sum_t w_t (p_b + sum r_t)``: EV columns and the load's constant [$]."""
+    cost = np.zeros(lay.n_cols)
+    price = problem.grid.block_mean(problem.price_per_kwh)[lay.pair_block]
+    weight = _pair_weight(problem, lay) * price * problem.grid.dt_h[lay.pair_block]
+    np.add.at(cost, lay.col_c, weight)
+    dmask = lay.col_d >= 0
+    np.add.at(cost, lay.col_d[dmask], -weight[dmask])
+    load_cost = problem.load_kw @ problem.price_per_kwh * SLOT_H
+    return cost, float(problem.scenario_weight @ load_cost)
+
+
+def degradation_cost(problem: ChargingProblem, lay: Layout) -> np.ndarray:
+    """``K_batt x`` energy discharged at the charger [$]."""
+    cost = np.zeros(lay.n_cols)
+    dmask = lay.col_d >= 0
+    weight = _pair_weight(problem, lay) * problem.grid.dt_h[lay.pair_block]
+    np.add.at(cost, lay.col_d[dmask], problem.degradation_usd_per_kwh * weight[dmask])
+    return cost
+
+
+def shortfall_cost(problem: ChargingProblem, lay: Layout) -> np.ndarray:
+    """``K_SOC x`` unmet kWh at departure [$]."""
+    cost = np.zeros(lay.n_cols)
+    with_u = lay.col_u >= 0
+    w = problem.set_weight[problem.units.scenario[with_u]]
+    cost[lay.col_u[with_u]] = problem.soc_penalty_usd_per_kwh * w
+    return cost
+
+
+def demand_charge_cost(problem: ChargingProblem, lay: Layout) -> np.ndarray:
+    """``K_DC x p_max,f`` per scenario, averaged [$] (its floor is the peak paid)."""
+    cost = np.zeros(lay.n_cols)
+    cost[lay.col_peak] = problem.demand_charge_usd_per_kw * problem.scenario_weight
+    return cost

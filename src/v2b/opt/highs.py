@@ -1,0 +1,158 @@
+"""A live HiGHS instance: load an LP, solve within a time budget, change it, re-solve.
+
+Every option set is checked: HiGHS returns an error status for an unknown
+option or value and otherwise ignores it silently. Changing bounds, costs or
+row bounds of the loaded model keeps HiGHS's basis, so the next solve is warm.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+
+from v2b.opt.lp import LinearProgram
+
+_OK = highspy.HighsStatus.kOk
+_MODEL = highspy.HighsModelStatus
+
+
+class SolverSetupError(RuntimeError):
+    """HiGHS refused an option or a model (a bug, not a hard instance)."""
+
+
+@dataclass(frozen=True)
+class LpResult:
+    """Outcome of one solve.
+
+    ``optimal`` is true only for HiGHS's ``kOptimal``; ``x`` and ``objective``
+    are then the solution (objective includes the LP's constant offset).
+    """
+
+    status: str
+    optimal: bool
+    x: np.ndarray | None
+    objective: float
+    seconds: float
+    iterations: int
+
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "output_flag": False,
+    "threads": 1,
+    "random_seed": 0,
+}
+
+
+class HighsSolver:
+    """One HiGHS object kept alive across solves.
+
+    Parameters
+    ----------
+    options : dict, optional
+        Extra HiGHS options (checked); e.g. ``{"presolve": "off"}``.
+    """
+
+    def __init__(self, options: dict[str, Any] | None = None):
+        self._h = highspy.Highs()
+        self._loaded = False
+        for name, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
+            self.set_option(name, value)
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Set a HiGHS option; raise :class:`SolverSetupError` if HiGHS rejects it."""
+        status = self._h.setOptionValue(name, value)
+        if status != _OK:
+            raise SolverSetupError(f"HiGHS rejected option {name}={value!r} (status {status})")
+
+    @property
+    def highs(self) -> highspy.Highs:
+        return self._h
+
+    def load(self, lp: LinearProgram) -> None:
+        """Replace the model by ``lp`` (drops any basis)."""
+        m = lp.matrix
+        integrality = (
+            np.zeros(lp.n_cols, dtype=np.int32)
+            if lp.integrality is None
+            else lp.integrality.astype(np.int32)
+        )
+        self._h.clearSolver()
+        status = self._h.passModel(
+            lp.n_cols,
+            lp.n_rows,
+            int(m.nnz),
+            1,  # column-wise
+            1,  # minimise
+            float(lp.offset),
+            lp.cost.astype(float),
+            lp.col_lower.astype(float),
+            lp.col_upper.astype(float),
+            lp.row_lower.astype(float),
+            lp.row_upper.astype(float),
+            m.indptr.astype(np.int32),
+            m.indices.astype(np.int32),
+            m.data.astype(float),
+            integrality,
+        )
+        if status == highspy.HighsStatus.kError:
+            raise SolverSetupError(f"HiGHS rejected a model with {lp.n_cols} columns, {lp.n_rows} rows")
+        self._loaded = True
+
+    def run(self, time_limit_s: float | None = None) -> LpResult:
+        """Solve the loaded model, warm from the current basis if there is one."""
+        self.set_option("time_limit", float(time_limit_s) if time_limit_s else np.inf)
+        start = time.perf_counter()
+        run_status = self._h.run()
+        seconds = time.perf_counter() - start
+        model_status = self._h.getModelStatus()
+        info = self._h.getInfo()
+        optimal = run_status != highspy.HighsStatus.kError and model_status == _MODEL.kOptimal
+        x = np.asarray(self._h.getSolution().col_value) if optimal else None
+        return LpResult(
+            status=self._h.modelStatusToString(model_status),
+            optimal=optimal,
+            x=x,
+            objective=float(info.objective_function_value) if optimal else np.nan,
+            seconds=seconds,
+            iterations=int(max(info.simplex_iteration_count, 0)),
+        )
+
+    def solve(self, lp: LinearProgram, time_limit_s: float | None = None) -> LpResult:
+        """Load ``lp`` and solve it (cold)."""
+        self.load(lp)
+        return self.run(time_limit_s)
+
+    def set_basis(self, basis: highspy.HighsBasis) -> bool:
+        """Start the next solve from ``basis`` (an alien one is completed by HiGHS).
+
+        Returns whether HiGHS accepted it; a refused basis means a cold start.
+        """
+        return self._h.setBasis(basis) != highspy.HighsStatus.kError
+
+    def change_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self._check(
+            self._h.changeColsBounds(cols.size, cols, np.asarray(lower, float), np.asarray(upper, float))
+        )
+
+    def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        self._check(
+            self._h.changeRowsBounds(rows.size, rows, np.asarray(lower, float), np.asarray(upper, float))
+        )
+
+    def change_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self._check(self._h.changeColsCost(cols.size, cols, np.asarray(cost, float)))
+
+    def change_offset(self, offset: float) -> None:
+        self._check(self._h.changeObjectiveOffset(float(offset)))
+
+    @staticmethod
+    def _check(status: highspy.HighsStatus) -> None:
+        if status == highspy.HighsStatus.kError:
+            raise SolverSetupError(f"HiGHS refused a model change (status {status})")

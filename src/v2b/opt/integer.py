@@ -1,0 +1,96 @@
+"""MILP mode: on/off charging with a minimum power, and exclusive charge/discharge.
+
+The LP never needs these (with losses and a degradation cost, charging and
+discharging one battery in the same slot only loses money; ``tests/test_opt_milp.py``
+checks that on generated cases). Sites whose hardware cannot charge below a
+minimum power need the binaries: one per charge column, ``y = 1`` meaning
+"charging", with ``pmin * y <= c <= c_max * y`` and ``d <= d_max * (1 - y)``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from v2b.opt.charging import Plan, first_slot_setpoints
+from v2b.opt.highs import HighsSolver
+from v2b.opt.layout import Layout
+from v2b.opt.lp import LinearProgram, assemble
+from v2b.opt.problem import ChargingProblem
+
+
+def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float) -> LinearProgram:
+    """``lp`` with one binary per charge column that needs one.
+
+    Parameters
+    ----------
+    lp : LinearProgram
+        The continuous problem.
+    lay : Layout
+        Its columns.
+    min_charge_kw : float
+        Lowest non-zero charging power [kW]; 0 keeps only exclusivity.
+    """
+    cols_c, first = np.unique(lay.col_c, return_index=True)
+    col_d = lay.col_d[first]
+    c_max = lp.col_upper[cols_c]
+    need = (col_d >= 0) | (min_charge_kw > 0)
+    cols_c, col_d, c_max = cols_c[need], col_d[need], c_max[need]
+    n = cols_c.size
+    y = lp.n_cols + np.arange(n)
+    r = np.arange(n)
+    rows, cols, vals = [r, r], [cols_c, y], [np.ones(n), -c_max]
+    lower, upper = [np.full(n, -np.inf)], [np.zeros(n)]
+    nxt = n
+    if min_charge_kw > 0:
+        rows += [nxt + r, nxt + r]
+        cols += [cols_c, y]
+        vals += [np.ones(n), np.full(n, -min_charge_kw)]
+        lower.append(np.zeros(n))
+        upper.append(np.full(n, np.inf))
+        nxt += n
+    has_d = np.flatnonzero(col_d >= 0)
+    d_max = lp.col_upper[col_d[has_d]]
+    rd = nxt + np.arange(has_d.size)
+    rows += [rd, rd]
+    cols += [col_d[has_d], y[has_d]]
+    vals += [np.ones(has_d.size), d_max]
+    lower.append(np.full(has_d.size, -np.inf))
+    upper.append(d_max)
+    nxt += has_d.size
+    extra = sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(nxt, lp.n_cols + n),
+    )
+    matrix = sp.vstack([sp.hstack([lp.matrix, sp.csc_matrix((lp.n_rows, n))]), extra]).tocsc()
+    integrality = np.concatenate([np.zeros(lp.n_cols, dtype=np.int32), np.ones(n, dtype=np.int32)])
+    return LinearProgram(
+        cost=np.concatenate([lp.cost, np.zeros(n)]),
+        offset=lp.offset,
+        col_lower=np.concatenate([lp.col_lower, np.zeros(n)]),
+        col_upper=np.concatenate([lp.col_upper, np.ones(n)]),
+        matrix=matrix,
+        row_lower=np.concatenate([lp.row_lower, *lower]),
+        row_upper=np.concatenate([lp.row_upper, *upper]),
+        integrality=integrality,
+        row_ranges={**lp.row_ranges, "on_off": (lp.n_rows, lp.n_rows + nxt)},
+    )
+
+
+def with_integers(
+    problem: ChargingProblem,
+    solver: HighsSolver,
+    min_charge_kw: float = 0.0,
+    time_limit_s: float | None = None,
+) -> Plan:
+    """Assemble ``problem`` with :func:`add_on_off` and solve it as a MILP."""
+    start = time.perf_counter()
+    lp, lay = assemble(problem)
+    milp = add_on_off(lp, lay, min_charge_kw)
+    build = time.perf_counter() - start
+    result = solver.solve(milp, time_limit_s)
+    x = result.x[: lp.n_cols] if result.optimal else None
+    setpoints = first_slot_setpoints(problem, lay, x) if x is not None else None
+    return Plan(setpoints, result.objective, result, build, milp, lay)

@@ -1,0 +1,86 @@
+"""Stacking the blocks into one sparse LP (CONSENT Eq. 4 as a linear program)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from v2b.opt import blocks
+from v2b.opt.layout import Layout, build_layout
+from v2b.opt.problem import ChargingProblem
+
+
+@dataclass
+class LinearProgram:
+    """``min cost @ x + offset`` s.t. ``row_lower <= A x <= row_upper``, bounds on ``x``.
+
+    ``integrality`` (1 = integer) is set only for the MILP mode.
+    """
+
+    cost: np.ndarray
+    offset: float
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    matrix: sp.csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    integrality: np.ndarray | None = None
+    row_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.cost.size)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.row_lower.size)
+
+
+def stack(
+    row_blocks: list[blocks.RowBlock],
+    cost: np.ndarray,
+    offset: float,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+) -> LinearProgram:
+    """One CSC matrix from row blocks, in order."""
+    starts = np.cumsum([0] + [b.n_rows for b in row_blocks])
+    rows = np.concatenate([b.row + s for b, s in zip(row_blocks, starts[:-1], strict=True)])
+    cols = np.concatenate([b.col for b in row_blocks])
+    vals = np.concatenate([b.val for b in row_blocks])
+    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(int(starts[-1]), cost.size))
+    return LinearProgram(
+        cost=cost,
+        offset=offset,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        matrix=matrix,
+        row_lower=np.concatenate([b.lower for b in row_blocks]),
+        row_upper=np.concatenate([b.upper for b in row_blocks]),
+        row_ranges={
+            b.name: (int(s), int(s + b.n_rows))
+            for b, s in zip(row_blocks, starts[:-1], strict=True)
+        },
+    )
+
+
+def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
+    """The LP of ``problem`` and where its variables are."""
+    lay = build_layout(problem)
+    energy, offset = blocks.tou_energy_cost(problem, lay)
+    cost = (
+        energy
+        + blocks.degradation_cost(problem, lay)
+        + blocks.shortfall_cost(problem, lay)
+        + blocks.demand_charge_cost(problem, lay)
+    )
+    rows = [
+        blocks.energy_balance(problem, lay),
+        blocks.charge_curve(problem, lay),
+        blocks.departure_shortfall(problem, lay),
+        blocks.peak_power(problem, lay),
+        blocks.no_export(problem, lay),
+    ]
+    return stack(rows, cost, offset, lay.col_lower.copy(), lay.col_upper.copy()), lay

@@ -1,0 +1,96 @@
+"""The whole billing month as one LP, with perfect knowledge (the oracle's problem).
+
+Sessions are placed on the chargers the simulator will give them (first come,
+first served, :mod:`v2b.sim.assignment`, departures clipped to the end of the
+day); sessions that find no free charger are rejected as in the simulation.
+One scenario, the month's real load, one peak for the month.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v2b.episode import Episode, Session
+from v2b.opt.fleet import session_units
+from v2b.opt.grid import TimeGrid
+from v2b.opt.problem import ChargingProblem, split_uncontrolled
+from v2b.opt.units import Units
+from v2b.sim.assignment import arrival_order, pick_charger, preference_order
+from v2b.site import Site
+from v2b.timegrid import end_of_day
+
+
+def fcfs_assignment(site: Site, sessions: tuple[Session, ...]) -> list[tuple[Session, int]]:
+    """``(session, charger)`` for every admitted session, in service order.
+
+    Mirrors the engine: departures (clipped to the end of the arrival's day)
+    free a charger at their slot, then arrivals take the most preferred free one.
+    """
+    chargers = site.charger_arrays
+    order = preference_order(chargers)
+    busy_until = np.zeros(len(chargers), dtype=int)
+    out = []
+    for s in arrival_order(sessions):
+        charger = pick_charger(busy_until <= s.arrival_slot, order)
+        if charger is None:
+            continue
+        busy_until[charger] = clipped_departure(s)
+        out.append((s, charger))
+    return out
+
+
+def clipped_departure(s: Session) -> int:
+    """Departure slot as the engine applies it: after arrival, by the end of the day."""
+    return int(min(max(s.departure_slot, s.arrival_slot + 1), end_of_day(s.arrival_slot)))
+
+
+def peak_lower_bound_kw(units: Units, load_kw: np.ndarray) -> float:
+    """A peak no schedule can beat: the load minus all V2B discharge available [kW].
+
+    Used as the peak's lower bound so that only slots that could set the peak
+    get a peak row (V2B can shave the building's own peak, so the load's maximum
+    itself is not a valid bound).
+    """
+    step = np.zeros(load_kw.size + 1)
+    np.add.at(step, units.start_slot, -units.min_kw)
+    np.add.at(step, units.end_slot, units.min_kw)
+    discharge_kw = np.cumsum(step)[:-1]
+    return float(np.max(load_kw - discharge_kw, initial=0.0))
+
+
+def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[Session]]:
+    """The month LP (every slot its own block) and the admitted sessions, unit order."""
+    assigned = fcfs_assignment(site, episode.sessions)
+    chargers = site.charger_arrays
+    sessions = [s for s, _ in assigned]
+    n = len(sessions)
+    units = session_units(
+        sessions,
+        np.array([c for _, c in assigned], dtype=int),
+        chargers,
+        site.battery.discharge_floor_soc,
+        np.zeros(n, dtype=int),
+        np.array([s.arrival_slot for s in sessions], dtype=int),
+        np.array([clipped_departure(s) for s in sessions], dtype=int),
+    )
+    load = episode.load_kw.astype(float)[None, :]
+    controllable = chargers.controllable
+    keep = controllable[units.charger]
+    units, load = split_uncontrolled(units, load, controllable, site)
+    sessions = [s for s, k in zip(sessions, keep.tolist(), strict=True) if k]
+    slopes, intercepts = site.battery.segments()
+    problem = ChargingProblem(
+        grid=TimeGrid(np.ones(episode.n_slots, dtype=int)),
+        units=units,
+        load_kw=load,
+        price_per_kwh=np.tile(site.tariff.price_per_kwh_by_slot(), episode.days),
+        scenario_weight=np.ones(1),
+        peak_floor_kw=peak_lower_bound_kw(units, load[0]),
+        demand_charge_usd_per_kw=site.tariff.demand_charge_usd_per_kw,
+        soc_penalty_usd_per_kwh=site.penalties.soc_penalty_usd_per_kwh,
+        degradation_usd_per_kwh=site.penalties.degradation_usd_per_kwh,
+        curve_slopes=slopes,
+        curve_intercepts=intercepts,
+        n_chargers=len(chargers),
+    )
+    return problem, sessions

@@ -1,0 +1,209 @@
+"""The charging problem the LP solves, independent of how it was built.
+
+A :class:`ChargingProblem` is a sample-average problem over scenarios (CONSENT
+Eq. 4): units (EV trajectories) on a planning grid, each scenario's
+uncontrollable load, TOU prices, a peak already paid, and the cost weights. The
+MPC builds one per decision from an observation and sampled futures
+(:func:`problem_from_observation`); the oracle builds one for a whole month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2b.interface import Future, Observation
+from v2b.opt.fleet import connected_units, future_units
+from v2b.opt.grid import TimeGrid, planning_grid
+from v2b.opt.units import Units, full_power_kw
+from v2b.site import Site
+from v2b.timegrid import SLOTS_PER_DAY
+
+
+@dataclass(frozen=True)
+class ChargingProblem:
+    """Everything the LP needs.
+
+    Attributes
+    ----------
+    grid : TimeGrid
+        Planning blocks from the current slot.
+    units : Units
+        Controllable EV trajectories (uncontrolled ones are folded into ``load_kw``).
+    load_kw : ndarray, shape (n_scenarios, horizon_slots)
+        Building load plus uncontrolled EV power per slot [kW].
+    price_per_kwh : ndarray, shape (horizon_slots,)
+        Energy price per slot [$/kWh].
+    scenario_weight : ndarray, shape (n_scenarios,)
+        Probability of each scenario (sums to 1).
+    peak_floor_kw : float or ndarray of shape (n_scenarios,)
+        Peak already paid (or certain to be paid) this billing period, per
+        scenario or for all [kW]; a plan never pays for it again.
+    demand_charge_usd_per_kw : float
+        Weight of the planned peak in the objective [$/kW].
+    soc_penalty_usd_per_kwh, degradation_usd_per_kwh : float
+        K_SOC and K_batt.
+    curve_slopes, curve_intercepts : ndarray
+        Charge curve segments: limit fraction ``min_s a_s * soc + b_s``.
+    n_chargers : int
+        Chargers at the site (length of the returned set-points).
+    first_slot : int
+        Episode slot of the first block (keys a basis carried between decisions).
+    scenario_sets : ndarray of bool, shape (n_sets, n_scenarios), optional
+        ``units.scenario`` indexes these sets: a unit belongs to every scenario of
+        its set. Default: one set per scenario (the identity). A connected EV
+        planned once for a *bundle* of scenarios lives in a larger set.
+    """
+
+    grid: TimeGrid
+    units: Units
+    load_kw: np.ndarray
+    price_per_kwh: np.ndarray
+    scenario_weight: np.ndarray
+    peak_floor_kw: float | np.ndarray
+    demand_charge_usd_per_kw: float
+    soc_penalty_usd_per_kwh: float
+    degradation_usd_per_kwh: float
+    curve_slopes: np.ndarray
+    curve_intercepts: np.ndarray
+    n_chargers: int
+    first_slot: int = 0
+    scenario_sets: np.ndarray | None = None
+
+    @property
+    def n_scenarios(self) -> int:
+        return int(self.load_kw.shape[0])
+
+    @property
+    def membership(self) -> np.ndarray:
+        """Boolean (n_sets, n_scenarios): which scenarios each unit set belongs to."""
+        if self.scenario_sets is None:
+            return np.eye(self.n_scenarios, dtype=bool)
+        return self.scenario_sets
+
+    @property
+    def set_weight(self) -> np.ndarray:
+        """Probability of each scenario set (the weight of its units' costs)."""
+        return self.membership @ self.scenario_weight
+
+    @property
+    def peak_floor_by_scenario(self) -> np.ndarray:
+        """The peak floor of each scenario [kW], shape (n_scenarios,)."""
+        return np.broadcast_to(np.asarray(self.peak_floor_kw, dtype=float), (self.n_scenarios,))
+
+
+def split_uncontrolled(
+    units: Units, load_kw: np.ndarray, controllable: np.ndarray, site: Site
+) -> tuple[Units, np.ndarray]:
+    """Fold units on uncontrolled chargers into their scenario's load at full power.
+
+    Returns the controllable units and the load with the uncontrolled power added.
+    """
+    fixed = ~controllable[units.charger]
+    if not fixed.any():
+        return units, load_kw
+    slopes, intercepts = site.battery.segments()
+    fixed_units = units.select(fixed)
+    power = full_power_kw(fixed_units, load_kw.shape[1], slopes, intercepts)
+    load = load_kw.copy()
+    np.add.at(load, fixed_units.scenario, power)
+    return units.select(~fixed), load
+
+
+def problem_from_observation(
+    site: Site,
+    obs: Observation,
+    futures: list[Future],
+    fine_slots: int | None = None,
+    coarse_slots: int = 4,
+    demand_weight: float = 1.0,
+    peak_floor_kw: float | np.ndarray | None = None,
+    recourse_bundles: int | None = None,
+) -> ChargingProblem:
+    """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day.
+
+    Parameters
+    ----------
+    site : Site
+        Chargers, tariff, penalties and battery curve.
+    obs : Observation
+        The controller's knowledge now (connected EVs, peak so far, load so far).
+    futures : list of Future
+        Sampled continuations of today (equal weights); each future's
+        ``load_kw[0]`` is the current slot.
+    fine_slots, coarse_slots : int
+        Planning grid (see :func:`v2b.opt.grid.planning_grid`).
+    demand_weight : float
+        Multiplier on the demand charge within the day's horizon (1 = paper).
+    peak_floor_kw : float or ndarray, optional
+        Peak treated as paid, for all scenarios or per scenario; defaults to
+        ``obs.peak_so_far_kw``.
+    recourse_bundles : int, optional
+        Plan the connected EVs' later slots once per bundle of similar scenarios
+        instead of once per scenario (:func:`scenario_bundles`); ``None`` keeps
+        full per-scenario recourse.
+    """
+    if not futures:
+        raise ValueError("at least one future is needed")
+    horizon = SLOTS_PER_DAY - obs.slot_of_day
+    loads = np.stack([np.asarray(f.load_kw, dtype=float)[:horizon] for f in futures])
+    if loads.shape[1] < horizon:
+        raise ValueError(f"futures cover {loads.shape[1]} slots, the day has {horizon} left")
+    loads[:, 0] = obs.building_kw
+    chargers = site.charger_arrays
+    n = len(futures)
+    floor = np.broadcast_to(
+        np.maximum(obs.peak_so_far_kw, obs.peak_so_far_kw if peak_floor_kw is None else peak_floor_kw),
+        (n,),
+    ).astype(float)
+    future = future_units(futures, obs, chargers, site.battery.discharge_floor_soc)
+    sets = None
+    copies = np.arange(n)
+    if recourse_bundles is not None and recourse_bundles < n:
+        sets = scenario_bundles(loads, floor, future, recourse_bundles)
+        copies = np.arange(n, sets.shape[0])
+    units = Units.concat([connected_units(obs, chargers, copies, horizon), future])
+    units, loads = split_uncontrolled(units, loads, chargers.controllable, site)
+    slopes, intercepts = site.battery.segments()
+    price_day = site.tariff.price_per_kwh_by_slot()
+    return ChargingProblem(
+        grid=planning_grid(horizon, fine_slots, coarse_slots, obs.slot_of_day),
+        units=units,
+        load_kw=loads,
+        price_per_kwh=price_day[obs.slot_of_day :],
+        scenario_weight=np.full(n, 1.0 / n),
+        peak_floor_kw=floor,
+        demand_charge_usd_per_kw=site.tariff.demand_charge_usd_per_kw * demand_weight,
+        soc_penalty_usd_per_kwh=site.penalties.soc_penalty_usd_per_kwh,
+        degradation_usd_per_kwh=site.penalties.degradation_usd_per_kwh,
+        curve_slopes=slopes,
+        curve_intercepts=intercepts,
+        n_chargers=len(chargers),
+        first_slot=obs.slot,
+        scenario_sets=sets,
+    )
+
+
+def scenario_bundles(
+    load_kw: np.ndarray, floor_kw: np.ndarray, future: Units, n_bundles: int
+) -> np.ndarray:
+    """Scenario sets: one per scenario, then ``n_bundles`` bundles of similar ones.
+
+    Scenarios are ranked by the sum of three standardised features (peak floor,
+    highest load, energy the future sessions ask for) and cut into contiguous
+    bundles of near-equal size, so a bundle groups futures that call for similar
+    charging of the EVs already connected.
+    """
+    n = load_kw.shape[0]
+    need_kwh = np.zeros(n)
+    np.add.at(need_kwh, future.scenario, np.maximum(future.target_kwh - future.energy_kwh, 0.0))
+    features = np.stack([floor_kw, load_kw.max(axis=1), need_kwh])
+    spread = features.std(axis=1, keepdims=True)
+    z = (features - features.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
+    order = np.argsort(z.sum(axis=0), kind="stable")
+    sets = np.zeros((n + n_bundles, n), dtype=bool)
+    sets[np.arange(n), np.arange(n)] = True
+    for k, members in enumerate(np.array_split(order, n_bundles)):
+        sets[n + k, members] = True
+    return sets

@@ -1,0 +1,163 @@
+"""The MC-MPC policies in the simulator: determinism, fallbacks, causality."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from helpers import episode, random_episode, tiny_site
+from test_opt_cases import random_futures
+from v2b.control import mpc
+from v2b.control.mpc import ExpectedMpc, SmartCharging
+from v2b.control.mpc_options import MpcOptionError, MpcOptions
+from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
+from v2b.control.registry import make_policy
+from v2b.episode import Session
+from v2b.interface import Future, Observation
+from v2b.sim import simulate
+
+FAST = {"scenarios": 4, "month_peak": "none"}
+
+
+class RandomSampler:
+    """Futures that depend only on the observation and the generator."""
+
+    def __init__(self) -> None:
+        self.seen: list[Observation] = []
+
+    def sample(self, obs: Observation, n: int, rng: np.random.Generator) -> list[Future]:
+        self.seen.append(obs)
+        return random_futures(rng, obs, n, per_day=2)
+
+    def expected(self, obs: Observation) -> Future:
+        return Future(np.full(96 - obs.slot_of_day, 20.0), ())
+
+
+def _run(policy, ep, seed=3, **options):
+    return simulate(tiny_site(flat_curve=False), ep, policy, seed=seed, futures=RandomSampler(),
+                    policy_options={**FAST, **options})
+
+
+def test_same_seed_same_setpoints_and_bill():
+    ep = random_episode(np.random.default_rng(0), days=1, per_day=4)
+    a, b = _run(SmartCharging(), ep), _run(SmartCharging(), ep)
+    np.testing.assert_array_equal(a.trace.power_kw, b.trace.power_kw)
+    assert a.summary["building_cost_usd"] == b.summary["building_cost_usd"]
+    assert a.summary["solver_failures"] == 0 and a.summary["solver_fallbacks"] == 0
+
+
+def test_smart_beats_uncontrolled_on_a_peaky_day():
+    load = np.full(96, 20.0)
+    load[40:44] = 35.0
+    ep = episode([Session("A", 36, 60, 40.0, 0.3, 0.8), Session("B", 38, 70, 40.0, 0.4, 0.9)], load)
+    smart = _run(SmartCharging(), ep).summary
+    unc = simulate(tiny_site(flat_curve=False), ep, make_policy("uncontrolled")).summary
+    assert smart["building_cost_usd"] < unc["building_cost_usd"]
+    assert smart["peak_kw"] < unc["peak_kw"]
+
+
+def test_over_budget_solves_fall_back_to_edf_and_are_counted():
+    ep = random_episode(np.random.default_rng(1), days=1, per_day=4)
+    run = _run(SmartCharging(), ep, solve_budget_s=1e-6)
+    s = run.summary
+    assert s["solver_fallbacks"] == s["decision_seconds"]["count"] > 0
+    assert s["lp_solves"] + s["solver_fallbacks"] >= s["decision_seconds"]["count"]
+    edf = simulate(tiny_site(flat_curve=False), ep, make_policy("edf"))
+    np.testing.assert_allclose(run.trace.power_kw, edf.trace.power_kw)
+
+
+def test_a_failing_solver_never_stops_the_run(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(mpc, "solve_plan", broken)
+    ep = random_episode(np.random.default_rng(2), days=1, per_day=3)
+    s = _run(SmartCharging(), ep).summary
+    assert s["solver_failures"] == s["decision_seconds"]["count"] > 0
+
+
+def test_an_unsolved_lp_counts_as_a_failure(monkeypatch):
+    real = mpc.solve_plan
+
+    def unsolved(*args, **kwargs):
+        plan = real(*args, **kwargs)
+        result = dataclasses.replace(plan.result, optimal=False, status="Infeasible", x=None)
+        return dataclasses.replace(plan, result=result, setpoints_kw=None)
+
+    monkeypatch.setattr(mpc, "solve_plan", unsolved)
+    ep = random_episode(np.random.default_rng(2), days=1, per_day=3)
+    s = _run(SmartCharging(), ep).summary
+    assert s["solver_failures"] == s["decision_seconds"]["count"] > 0
+
+
+def test_decisions_do_not_depend_on_the_episode_future():
+    # Two episodes identical up to slot 50, different afterwards (load and arrivals).
+    base = [Session("A", 30, 70, 40.0, 0.2, 0.9), Session("B", 35, 60, 62.0, 0.3, 0.8)]
+    load1 = np.full(96, 20.0)
+    load2 = load1.copy()
+    load2[51:] = 35.0
+    ep1 = episode(base, load1)
+    ep2 = episode([*base, Session("C", 55, 80, 40.0, 0.1, 0.9)], load2)
+    sampler1, sampler2 = RandomSampler(), RandomSampler()
+    site = tiny_site(flat_curve=False)
+    r1 = simulate(site, ep1, SmartCharging(), seed=5, futures=sampler1, policy_options=FAST)
+    r2 = simulate(site, ep2, SmartCharging(), seed=5, futures=sampler2, policy_options=FAST)
+    np.testing.assert_array_equal(r1.trace.power_kw[:51], r2.trace.power_kw[:51])
+    assert all(o.slot < 51 or o.load_today_kw.size == o.slot_of_day + 1 for o in sampler2.seen)
+
+
+def test_causal_policies_get_no_episode():
+    seen = {}
+
+    class Spy(SmartCharging):
+        def reset(self, ctx):
+            seen["episode"] = ctx.oracle_episode
+            super().reset(ctx)
+
+    _run(Spy(), random_episode(np.random.default_rng(4), days=1, per_day=2))
+    assert seen["episode"] is None and not SmartCharging.sees_future
+
+
+def test_expected_mpc_plans_on_the_samplers_expected_future():
+    ep = random_episode(np.random.default_rng(5), days=1, per_day=3)
+    policy = ExpectedMpc()
+    run = _run(policy, ep, scenarios=None)
+    assert policy.options.scenarios == 1
+    assert run.summary["lp_solves"] == run.summary["decision_seconds"]["count"]
+
+
+def test_bundled_recourse_and_blocks_still_plan_feasibly():
+    ep = random_episode(np.random.default_rng(6), days=1, per_day=4)
+    s = _run(SmartCharging(), ep, recourse_bundles=2, fine_slots=4).summary
+    assert s["solver_failures"] == 0 and s["lp_solves"] > 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"scenarios": 0}, {"solve_budget_s": -1.0}, {"demand_weight": -2}, {"month_peak": "all"}],
+)
+def test_bad_options_name_the_option(options):
+    with pytest.raises(MpcOptionError, match=next(iter(options))):
+        MpcOptions.from_dict(options)
+
+
+def test_month_peak_prior_follows_the_season_seen_so_far():
+    # Two kinds of pool month: flat 50 kW with 60 kW peaks, flat 100 kW with 150 kW peaks.
+    low = np.full((20, 96), 50.0)
+    low[:, 50] = 60.0
+    high = np.full((20, 96), 100.0)
+    high[:, 50] = 150.0
+    prior = MonthPeakPrior([low, low, high, high])
+    history = LoadHistory()
+    obs = Observation(
+        slot=40, day=0, slot_of_day=40, episode_days=20, load_today_kw=np.full(41, 98.0),
+        peak_so_far_kw=0.0, occupied=np.zeros(2, bool), session_ids=("", ""),
+        energy_kwh=np.zeros(2), battery_kwh=np.zeros(2), target_kwh=np.zeros(2),
+        floor_kwh=np.zeros(2), arrival_slot=np.full(2, -1), departure_slot=np.full(2, -1),
+    )
+    history.observe(obs)
+    np.testing.assert_allclose(prior.floors(history, obs, 4), 150.0)
+    last = dataclasses.replace(obs, day=19, slot=19 * 96 + 40, peak_so_far_kw=80.0)
+    np.testing.assert_allclose(prior.floors(history, last, 3), 80.0)

@@ -1,0 +1,113 @@
+"""Invariants of solved plans on generated decisions: physics, non-anticipativity, LP = MILP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import tiny_site
+from test_opt_cases import random_futures, random_observation
+from v2b.opt.charging import solve_plan, unit_energy_kwh, unit_power_kw
+from v2b.opt.highs import HighsSolver
+from v2b.opt.integer import with_integers
+from v2b.opt.problem import problem_from_observation
+from v2b.site import load_site
+from v2b.timegrid import SLOT_H
+
+TOL = 1e-6
+
+
+def _site(kind: str):
+    if kind == "tiny":
+        return tiny_site(flat_curve=False)
+    return load_site("santa-clara-office")
+
+
+def _decision(seed: int, kind: str, n_futures: int = 3, fine_slots: int | None = None):
+    rng = np.random.default_rng(seed)
+    site = _site(kind)
+    obs = random_observation(rng, site)
+    futures = random_futures(rng, obs, n_futures)
+    return site, obs, problem_from_observation(site, obs, futures, fine_slots=fine_slots)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("kind", ["tiny", "default"])
+def test_every_planned_slot_respects_the_engine_physics(seed, kind):
+    site, obs, problem = _decision(seed, kind)
+    plan = solve_plan(problem, HighsSolver())
+    assert plan.optimal
+    units = problem.units
+    power = unit_power_kw(problem, plan.layout, plan.result.x)
+    energy = unit_energy_kwh(problem, plan.layout, plan.result.x)
+    t = np.arange(problem.grid.n_blocks)
+    present = (units.start_slot[:, None] <= t) & (t < units.end_slot[:, None])
+    soc = energy[:, :-1] / units.battery_kwh[:, None]
+    curve = units.max_kw[:, None] * site.battery.charge_fraction(np.clip(soc, 0, 1))
+    assert (power[~present] == 0).all()
+    assert (power <= curve + TOL).all()
+    assert (power >= units.min_kw[:, None] - TOL).all()
+    assert (energy <= units.battery_kwh[:, None] + TOL).all()
+    assert (energy >= units.floor_kwh[:, None] - TOL).all()
+    ev_kw = np.zeros(problem.load_kw.shape)
+    np.add.at(ev_kw, units.scenario, power)
+    assert (problem.load_kw + ev_kw >= -TOL).all()
+    peaks = plan.result.x[plan.layout.col_peak]
+    assert (peaks >= (problem.load_kw + ev_kw).max(axis=1) - TOL).all()
+    assert (peaks >= obs.peak_so_far_kw - TOL).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_current_setpoints_are_shared_by_all_scenarios(seed):
+    _, obs, problem = _decision(seed, "default", n_futures=4)
+    plan = solve_plan(problem, HighsSolver())
+    power = unit_power_kw(problem, plan.layout, plan.result.x)
+    units = problem.units
+    for g in np.unique(units.group[units.group >= 0]):
+        first = power[units.group == g, 0]
+        np.testing.assert_allclose(first, first[0], atol=1e-9)
+        assert plan.setpoints_kw[g] == pytest.approx(first[0])
+    assert (plan.setpoints_kw[~obs.occupied] == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lp_never_charges_and_discharges_at_once_and_matches_the_milp(seed):
+    site, _, problem = _decision(seed, "tiny", n_futures=2)
+    lp_plan = solve_plan(problem, HighsSolver())
+    lay, x = lp_plan.layout, lp_plan.result.x
+    both = lay.col_d >= 0
+    simultaneous = np.minimum(x[lay.col_c[both]], x[lay.col_d[both]])
+    assert (simultaneous <= 1e-7).all()
+    milp = with_integers(problem, HighsSolver({"mip_rel_gap": 1e-9}))
+    assert milp.optimal
+    assert milp.objective_usd == pytest.approx(lp_plan.objective_usd, rel=1e-7, abs=1e-6)
+
+
+def test_minimum_charging_power_holds_in_milp_mode():
+    _, _, problem = _decision(3, "tiny", n_futures=2)
+    plan = with_integers(problem, HighsSolver({"mip_rel_gap": 1e-9}), min_charge_kw=4.0)
+    assert plan.optimal
+    x = plan.result.x[: plan.layout.n_cols]
+    c = x[plan.layout.col_c]
+    assert ((c <= 1e-7) | (c >= 4.0 - 1e-7)).all()
+    lp = solve_plan(problem, HighsSolver())
+    assert plan.objective_usd >= lp.objective_usd - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_blocked_grid_keeps_physics_and_only_approximates_the_cost(seed):
+    site, _, exact = _decision(seed, "default", n_futures=3)
+    _, _, blocked = _decision(seed, "default", n_futures=3, fine_slots=4)
+    assert blocked.grid.n_blocks < exact.grid.n_blocks
+    a = solve_plan(exact, HighsSolver())
+    b = solve_plan(blocked, HighsSolver())
+    assert b.optimal
+    power = unit_power_kw(blocked, b.layout, b.result.x)
+    assert (power <= blocked.units.max_kw[:, None] + TOL).all()
+    # Similar expected cost (this load is white noise, the worst case for hourly
+    # blocks, which plan on each hour's highest load).
+    assert b.objective_usd == pytest.approx(a.objective_usd, rel=0.1)
+    assert np.abs(b.setpoints_kw - a.setpoints_kw).max() <= 20.0 + TOL
+    energy = unit_energy_kwh(blocked, b.layout, b.result.x)
+    assert (energy <= blocked.units.battery_kwh[:, None] + TOL).all()
+    assert SLOT_H == 0.25
