@@ -41,7 +41,7 @@ class BenchResult:
 
 def run_bench(
     buildings: int, days: int, slot_minutes: int = 60, seed: int = 1, community: bool = True,
-    spec: ScenarioSpec | None = None,
+    spec: ScenarioSpec | None = None, split: bool = True,
 ) -> BenchResult:
     """Generate a B x D community, then build and solve it once, timing each step.
 
@@ -57,6 +57,8 @@ def run_bench(
         Community (True) or individual (False) management.
     spec : ScenarioSpec, optional
         Scenario parameters (the paper's by default).
+    split : bool
+        Solve independent parts one by one (default) or the whole model in one HiGHS call.
     """
     start = time.perf_counter()
     inputs = synthetic_inputs(
@@ -66,7 +68,7 @@ def run_bench(
     start = time.perf_counter()
     model = build_lp(inputs, community)
     build_s = time.perf_counter() - start
-    solution = solve(model)
+    solution = solve(model, split=split)
     return BenchResult(
         buildings=buildings, days=days, slot_minutes=slot_minutes, community=community,
         ev_sessions=len(inputs.evs), columns=model.layout.n_cols, rows=model.matrix.shape[0],
