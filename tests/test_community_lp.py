@@ -203,3 +203,42 @@ def test_solving_independent_days_apart_gives_the_same_optimum():
     # Without the community every building is on its own: at least three times the parts.
     individual = build_lp(inputs, community=False)
     assert len(independent_parts(individual.matrix, min_columns=1)) >= 3 * len(parts)
+
+
+def random_community(rng: np.random.Generator) -> CommunityInputs:
+    """2-4 buildings, 8 hourly slots, random loads, PV, EVs and tariffs; in some cases the
+    export tariff pays more than import costs or community exchange is free."""
+    n_b, n_h = int(rng.integers(2, 5)), 8
+    importing = rng.uniform(0.05, 0.3, n_h)
+    exporting = -rng.uniform(0.0, 0.4 if rng.random() < 0.3 else 0.04, n_h)
+    tariffs = Tariffs(
+        import_eur_per_kwh=importing, export_eur_per_kwh=exporting,
+        grid_use_eur_per_kwh=float(rng.choice([0.0, 0.05])),
+        charging_eur_per_h=rng.uniform(0.5, 3.0, n_h), discharging_eur_per_h=-rng.uniform(0, 4, n_h),
+        parking_eur_per_h=0.5, flexibility_eur_per_h=-0.5,
+    )
+    n_ev = int(rng.integers(0, 3 * n_b))
+    arrival = rng.uniform(0, 5, n_ev)
+    departure = np.minimum(arrival + rng.uniform(1, 4, n_ev), n_h)
+    evs = EvSessions(
+        ev_id=tuple(f"e{k}" for k in range(n_ev)), building=rng.integers(0, n_b, n_ev),
+        arrival_h=arrival, departure_h=departure,
+        charge_h=rng.uniform(0.1, 1.0, n_ev) * (departure - arrival),
+        discharge_h=rng.uniform(0, 1.5, n_ev), charge_kw=rng.choice([7.4, 10.0, 22.0], n_ev),
+        discharge_kw=rng.choice([7.4, 10.0], n_ev), efficiency=rng.uniform(0.85, 0.97, n_ev),
+    )
+    load = rng.uniform(0, 50, (n_b, n_h))
+    pv = rng.uniform(0, 80, (n_b, n_h))
+    return CommunityInputs(tuple(f"b{b}" for b in range(n_b)), load, pv, 60, tariffs, evs)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_communities_keep_every_rule(seed):
+    inputs = random_community(np.random.default_rng(seed))
+    individual = manage(inputs, community=False)
+    community = manage(inputs, community=True)
+    assert violations(inputs, individual) == []
+    assert violations(inputs, community) == []
+    assert community.objective_eur <= individual.objective_eur + 1e-6
+    milp = manage(inputs, community=True, exclusivity="milp")
+    assert community.objective_eur == pytest.approx(milp.objective_eur, abs=1e-5)
