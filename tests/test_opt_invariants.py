@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from v2b.opt.charging import solve_plan, unit_energy_kwh, unit_power_kw
 from v2b.opt.highs import HighsSolver
 from v2b.opt.integer import with_integers
 from v2b.opt.problem import problem_from_observation
+from v2b.opt.warm import save_state
 from v2b.site import load_site
 from v2b.timegrid import SLOT_H
 
@@ -111,3 +114,27 @@ def test_blocked_grid_keeps_physics_and_only_approximates_the_cost(seed):
     energy = unit_energy_kwh(blocked, b.layout, b.result.x)
     assert (energy <= blocked.units.battery_kwh[:, None] + TOL).all()
     assert SLOT_H == 0.25
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_warm_start_from_the_previous_decision_reaches_the_same_optimum(seed):
+    rng = np.random.default_rng(seed)
+    site = _site("default")
+    obs = random_observation(rng, site)
+    first = problem_from_observation(site, obs, random_futures(rng, obs, 3))
+    plan = solve_plan(first, HighsSolver({"presolve": "off"}))
+    state = save_state(first, plan.layout, plan.result.x)
+    step = site.charger_arrays.charge_efficiency * plan.setpoints_kw * SLOT_H
+    later = dataclasses.replace(
+        obs,
+        slot=obs.slot + 1,
+        slot_of_day=obs.slot_of_day + 1,
+        load_today_kw=np.append(obs.load_today_kw, 20.0),
+        energy_kwh=obs.energy_kwh + np.where(plan.setpoints_kw > 0, step, plan.setpoints_kw * SLOT_H / 0.95),
+        occupied=obs.occupied & (obs.departure_slot > obs.slot + 1),
+    )
+    second = problem_from_observation(site, later, random_futures(rng, later, 3))
+    cold = solve_plan(second, HighsSolver({"presolve": "off"}))
+    warm = solve_plan(second, HighsSolver({"presolve": "off"}), warm=state)
+    assert warm.optimal
+    assert warm.objective_usd == pytest.approx(cold.objective_usd, rel=1e-8)

@@ -16,4 +16,5 @@ def main() -> None:
     app()
 
 
+from v2b.cli import bench  # noqa: F401,E402,I001  (registers commands)
 from v2b.cli import community  # noqa: F401,E402  (registers commands)

@@ -23,6 +23,7 @@ from v2b.opt.charging import Plan, solve_plan
 from v2b.opt.highs import HighsSolver
 from v2b.opt.integer import with_integers
 from v2b.opt.problem import ChargingProblem, problem_from_observation
+from v2b.opt.warm import WarmState, save_state
 from v2b.timegrid import SLOTS_PER_DAY
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class SmartCharging(Policy):
         self._counts = {"solver_fallbacks": 0, "solver_failures": 0, "lp_solves": 0}
         self._lp_seconds: list[float] = []
         self._history = LoadHistory()
+        self._warm: WarmState | None = None
         self.peak_prior: MonthPeakPrior | None = None
         if ctx.futures is None:
             log.warning("%s: no future sampler given; planning on a persistence future", self.name)
@@ -96,7 +98,11 @@ class SmartCharging(Policy):
             raise TimeoutError("decision budget spent before the solve")
         if self.options.milp:
             return with_integers(problem, self._solver, self.options.min_charge_kw, left)
-        return solve_plan(problem, self._solver, left)
+        warm = self._warm if self.options.warm_start else None
+        plan = solve_plan(problem, self._solver, left, warm)
+        if self.options.warm_start and plan.optimal:
+            self._warm = save_state(problem, plan.layout, plan.result.x)
+        return plan
 
     def decide(self, obs: Observation) -> np.ndarray:
         controllable = self.ctx.site.charger_arrays.controllable

@@ -41,6 +41,8 @@ class MpcOptions:
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.
+    warm_start : bool
+        Start each solve from the previous decision's solution (by name).
     milp : bool
         Solve with integer variables (on/off charging, no simultaneous charge and discharge).
     min_charge_kw : float
@@ -54,6 +56,7 @@ class MpcOptions:
     demand_weight: float = 1.0
     month_peak: str = "pool"
     recourse_bundles: int = 0
+    warm_start: bool = False
     milp: bool = False
     min_charge_kw: float = 0.0
 

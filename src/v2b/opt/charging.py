@@ -16,6 +16,7 @@ from v2b.opt.highs import HighsSolver, LpResult
 from v2b.opt.layout import Layout
 from v2b.opt.lp import LinearProgram, assemble
 from v2b.opt.problem import ChargingProblem
+from v2b.opt.warm import WarmState, basis_from_values, guess_solution
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,23 @@ def unit_energy_kwh(problem: ChargingProblem, lay: Layout, x: np.ndarray) -> np.
 
 
 def solve_plan(
-    problem: ChargingProblem, solver: HighsSolver, time_limit_s: float | None = None
+    problem: ChargingProblem,
+    solver: HighsSolver,
+    time_limit_s: float | None = None,
+    warm: WarmState | None = None,
 ) -> Plan:
-    """Assemble and solve ``problem`` on ``solver``."""
+    """Assemble and solve ``problem`` on ``solver``.
+
+    ``warm``: the previous decision's solution by name (:mod:`v2b.opt.warm`),
+    turned into a starting basis; ``None`` solves cold.
+    """
     start = time.perf_counter()
     lp, lay = assemble(problem)
+    solver.load(lp)
+    if warm is not None:
+        x, _ = guess_solution(problem, lay, lp, warm)
+        solver.set_basis(basis_from_values(lp, x))
     build = time.perf_counter() - start
-    result = solver.solve(lp, time_limit_s)
+    result = solver.run(time_limit_s)
     setpoints = first_slot_setpoints(problem, lay, result.x) if result.optimal else None
     return Plan(setpoints, result.objective, result, build, lp, lay)

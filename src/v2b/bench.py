@@ -1,0 +1,209 @@
+"""``v2b bench``: how fast the charging controller is, on this machine.
+
+Every number is measured here, in-process, on generated test episodes of the
+default site (and of scaled copies of it for the growth curves). ``quick``
+shortens the runs (fewer simulated days and settings) without changing the
+keys of the result. See ``docs/benchmarks.md``, "Controller".
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from v2b.control.mpc import SmartCharging
+from v2b.control.registry import make_policy
+from v2b.interface import ArrivalRequest, Menu, Observation
+from v2b.opt.marginal import ArrivalPricer
+from v2b.scenarios import site_scenarios
+from v2b.sim import simulate
+from v2b.site import Site, load_site, site_from_dict
+
+DEFAULT_SITE = "santa-clara-office"
+#: CONSENT flexibility levels: (max SoC reduction, max later departure [slots]).
+LEVELS = ((0.0, 0), (0.0625, 2), (0.10, 1), (0.20, 7))
+OPTION_FUTURES = 10
+
+Progress = Callable[[str], None]
+
+
+def _stats(seconds: list[float] | np.ndarray) -> dict[str, float]:
+    t = np.asarray(seconds, dtype=float)
+    if t.size == 0:
+        return {"median": 0.0, "p95": 0.0, "count": 0}
+    return {"median": float(np.median(t)), "p95": float(np.percentile(t, 95)), "count": int(t.size)}
+
+
+def scaled_site(site: Site, chargers: int, arrivals_per_day: float, load_factor: float = 1.0) -> Site:
+    """The site with ``chargers`` chargers (one third bidirectional, as the default's 5 of
+    15), ``arrivals_per_day`` and its building load scaled by ``load_factor``; a 20-month
+    pool keeps generation short."""
+    data = site.model_dump(exclude={"base_dir"})
+    bidir = max(1, round(chargers / 3))
+    groups = [dict(g) for g in data["chargers"]]
+    by_kind = {g["kind"]: g for g in groups}
+    by_kind["bidirectional"]["count"] = bidir
+    by_kind["unidirectional"]["count"] = max(chargers - bidir, 1)
+    data["chargers"] = [by_kind["bidirectional"], by_kind["unidirectional"]]
+    data["sessions"] = {**data["sessions"], "arrivals_per_day": arrivals_per_day}
+    data["load"] = {**data["load"], "scale": data["load"]["scale"] * load_factor}
+    data["scenarios"] = {**data["scenarios"], "episodes": 21, "pool": 20}
+    data["name"] = f"{site.name}-x{chargers}c-{arrivals_per_day:g}a"
+    return site_from_dict(data, origin=f"bench copy of {site.name}", base_dir=site.base_dir)
+
+
+def smart_run(site: Site, days: int, options: dict[str, Any], episode: int = 0, seed: int = 1):
+    """Simulate ``smart`` on a test episode's first ``days`` days; returns (result, wall s)."""
+    sc = site_scenarios(site)
+    ep = sc.test_episode(episode).truncated(days)
+    sampler = sc.future_sampler()
+    start = time.perf_counter()
+    result = simulate(site, ep, SmartCharging(), seed=seed, futures=sampler, policy_options=options)
+    return result, time.perf_counter() - start
+
+
+class _OptionTimer(SmartCharging):
+    """Smart charging that also prices every arrival's four levels (and times it)."""
+
+    name = "smart-option-timer"
+
+    def reset(self, ctx) -> None:
+        super().reset(ctx)
+        self.level_seconds: list[float] = []
+        self.enumerated_seconds: list[float] = []
+
+    def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
+        s = request.session
+        futures = self.ctx.futures.sample(obs, OPTION_FUTURES, self.ctx.rng)
+        start = time.perf_counter()
+        latest = s.departure_slot + max(d for _, d in LEVELS)
+        pricer = ArrivalPricer(self.ctx.site, obs, request, futures, latest,
+                               {"fine_slots": self.options.fine_slots})
+        pricer.without()
+        dep = [min(s.departure_slot + d, pricer.latest_departure_slot) for _, d in LEVELS]
+        for (reduction, _), d in zip(LEVELS, dep, strict=True):
+            pricer.with_ev(d, s.soc_requested, reduction, 0.05)
+        self.level_seconds.append(time.perf_counter() - start)
+        for reduction, delay in LEVELS:
+            for k in range(delay + 1):
+                pricer.with_ev(min(s.departure_slot + k, pricer.latest_departure_slot),
+                               s.soc_requested, reduction, 0.05)
+        self.enumerated_seconds.append(time.perf_counter() - start)
+        return super().offer(obs, request)
+
+
+def options_timing(site: Site, days: int) -> dict[str, Any]:
+    """Time to price one arrival: J without the EV and with it at each of 4 levels."""
+    sc = site_scenarios(site)
+    policy = _OptionTimer()
+    simulate(site, sc.test_episode(0).truncated(days), policy, seed=1,
+             futures=sc.future_sampler(), policy_options={"scenarios": 10})
+    return {
+        **_stats(policy.level_seconds),
+        "enumerated": _stats(policy.enumerated_seconds),
+        "futures": OPTION_FUTURES,
+        "what": "J without the EV, then with it at each level's latest departure and largest "
+        "SoC reduction (5 warm solves); 'enumerated' also tries every 15-min departure",
+    }
+
+
+def _month_child(site_name: str, days: int, queue) -> None:
+    site = load_site(site_name)
+    start = time.perf_counter()
+    result, sim_s = smart_run(site, days, {})
+    queue.put({
+        "seconds": time.perf_counter() - start,
+        "simulate_s": sim_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "building_cost_usd": result.summary["building_cost_usd"],
+        "decision_s": _stats(result.decision_seconds),
+        "solver_fallbacks": result.summary["solver_fallbacks"],
+        "solver_failures": result.summary["solver_failures"],
+    })
+
+
+def month_timing(site_name: str, days: int) -> dict[str, Any]:
+    """One test month of ``smart`` in a fresh process: its wall time and peak memory."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_month_child, args=(site_name, days, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out
+
+
+def growth(site: Site, days: int, points: list[tuple[int, float, float]], scenarios: int) -> list[dict]:
+    """Per-decision time of ``smart`` on scaled copies of ``site``."""
+    rows = []
+    for chargers, arrivals, load_factor in points:
+        scaled = scaled_site(site, chargers, arrivals, load_factor)
+        result, wall = smart_run(scaled, days, {"scenarios": scenarios})
+        rows.append({
+            "chargers": chargers,
+            "arrivals_per_day": arrivals,
+            "decision_s": _stats(result.decision_seconds),
+            "wall_s": wall,
+        })
+    return rows
+
+
+def growth_exponent(rows: list[dict], key: str) -> float:
+    """Log-log slope of the median decision time against ``key`` (1 = linear)."""
+    x = np.log([r[key] for r in rows])
+    y = np.log([max(r["decision_s"]["median"], 1e-6) for r in rows])
+    return float(np.polyfit(x, y, 1)[0]) if len(rows) > 1 else float("nan")
+
+
+def run_bench(quick: bool = False, site_name: str = DEFAULT_SITE,
+              progress: Progress | None = None) -> dict[str, Any]:
+    """Every measurement of ``v2b bench`` (see the module docstring)."""
+    say = progress or (lambda _msg: None)
+    site = load_site(site_name)
+    days = 1 if quick else 3
+    out: dict[str, Any] = {"site": site_name, "quick": quick, "cores": os.cpu_count()}
+
+    say("uncontrolled month")
+    sc = site_scenarios(site)
+    start = time.perf_counter()
+    simulate(site, sc.test_episode(0), make_policy("uncontrolled"), seed=1)
+    out["uncontrolled_month_s"] = time.perf_counter() - start
+
+    decision: dict[str, Any] = {}
+    for n in (10, 30):
+        say(f"smart, {n} futures, {days} day(s)")
+        result, _ = smart_run(site, days, {"scenarios": n})
+        decision[str(n)] = _stats(result.decision_seconds)
+    out["smart_decision_s"] = decision
+    say("smart, 30 futures, warm starts")
+    warm, _ = smart_run(site, days, {"scenarios": 30, "warm_start": True})
+    out["cold_vs_warm"] = {"cold": decision["30"], "warm": _stats(warm.decision_seconds)}
+
+    say("pricing arrivals (4 levels x 10 futures)")
+    out["options_s"] = options_timing(site, days)
+
+    month_days = 3 if quick else sc.test_episode(0).days
+    say(f"smart month ({month_days} days) in a fresh process")
+    month = month_timing(site_name, month_days)
+    out["month_s"] = month["seconds"]
+    out["month_days"] = month_days
+    out["month"] = month
+    out["peak_rss_mib"] = month["peak_rss_mib"]
+
+    growth_days = 1
+    arrivals = [10, 20, 40] if quick else [10, 20, 40, 80]
+    say(f"growth with arrivals/day {arrivals}")
+    rows = growth(site, growth_days, [(max(3, round(15 * a / 20)), a, 1.0) for a in arrivals], 30)
+    out["growth_arrivals"] = {"rows": rows, "exponent": growth_exponent(rows, "arrivals_per_day")}
+    chargers = [15, 50] if quick else [15, 50, 150]
+    say(f"growth with chargers {chargers}")
+    rows = growth(site, growth_days, [(c, 20 * c / 15, c / 15) for c in chargers], 30)
+    out["growth_chargers"] = {"rows": rows, "exponent": growth_exponent(rows, "chargers")}
+    out["process_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out

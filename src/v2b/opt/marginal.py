@@ -1,0 +1,234 @@
+"""The SAA cost with and without an arriving EV, for pricing its options.
+
+CONSENT Eq. (2): ``U(theta_v) = E_f[J(without v) - J(with v on theta_v)]`` over
+sampled futures, where J is the optimal cost of the rest of the day (Eq. 4) and,
+by SPEC 4's decision, excludes v's own energy cost ``sum_t w_t r_t^v`` (v pays it).
+
+:class:`ArrivalPricer` builds one LP in which v is present until the latest
+departure any option allows, loads it into one live HiGHS model, and answers
+each question by changing bounds and costs only: v's power is bounded to zero
+after the option's departure (so its energy there equals its departure energy),
+its target row's right-hand side is the option's target, and one extra column
+lets the LP lower the target within the option's allowance at a given cost per
+kWh (the inconvenience, SPEC 4). Every solve after the first starts from the
+previous basis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from v2b.interface import ArrivalRequest, Future, Observation
+from v2b.opt.highs import HighsSolver, LpResult
+from v2b.opt.lp import LinearProgram, assemble
+from v2b.opt.problem import problem_from_observation
+from v2b.opt.units import charge_fraction
+from v2b.site import Site
+from v2b.timegrid import end_of_day
+
+
+@dataclass(frozen=True)
+class ArrivalCost:
+    """One evaluation.
+
+    Attributes
+    ----------
+    cost_usd : float
+        Optimal expected cost J of the rest of the day, v's energy included [$].
+    ev_energy_cost_usd : float
+        v's expected energy cost ``sum_t w_t r_t^v`` in that plan [$].
+    reduction_kwh : float
+        Target reduction the LP chose within the allowance [kWh].
+    result : LpResult
+        Solver status, time and iterations.
+    """
+
+    cost_usd: float
+    ev_energy_cost_usd: float
+    reduction_kwh: float
+    result: LpResult
+
+    @property
+    def cost_without_ev_energy_usd(self) -> float:
+        """J as SPEC 4 defines it for the marginal utility: v's energy excluded [$]."""
+        return self.cost_usd - self.ev_energy_cost_usd
+
+
+def connect(obs: Observation, request: ArrivalRequest, departure_slot: int, floor_soc: float) -> Observation:
+    """``obs`` with the arriving EV plugged into its assigned charger."""
+    s, i = request.session, request.charger_index
+    ids = list(obs.session_ids)
+    ids[i] = s.session_id
+    return dataclasses.replace(
+        obs,
+        occupied=_put(obs.occupied, i, True),
+        session_ids=tuple(ids),
+        energy_kwh=_put(obs.energy_kwh, i, s.soc_arrival * s.battery_kwh),
+        battery_kwh=_put(obs.battery_kwh, i, s.battery_kwh),
+        target_kwh=_put(obs.target_kwh, i, s.soc_requested * s.battery_kwh),
+        floor_kwh=_put(obs.floor_kwh, i, min(s.soc_arrival, floor_soc) * s.battery_kwh),
+        arrival_slot=_put(obs.arrival_slot, i, obs.slot),
+        departure_slot=_put(obs.departure_slot, i, departure_slot),
+    )
+
+
+class ArrivalPricer:
+    """J with and without one arriving EV over fixed futures, on one live HiGHS model.
+
+    Parameters
+    ----------
+    site : Site
+        The site.
+    obs : Observation
+        The state at the arrival (without the arriving EV).
+    request : ArrivalRequest
+        The arriving session and its assigned charger.
+    futures : list of Future
+        The sampled futures all options are priced on (N_neg, SPEC 4).
+    latest_departure_slot : int
+        The latest departure any option may offer (clipped to the end of the day).
+    problem_options : dict
+        Passed to :func:`v2b.opt.problem.problem_from_observation` (grid,
+        demand weight, peak floors, recourse bundles).
+    solver_options : dict, optional
+        HiGHS options (checked).
+    """
+
+    def __init__(
+        self,
+        site: Site,
+        obs: Observation,
+        request: ArrivalRequest,
+        futures: list[Future],
+        latest_departure_slot: int,
+        problem_options: dict | None = None,
+        solver_options: dict | None = None,
+    ):
+        start = time.perf_counter()
+        self.session = request.session
+        self.slot = obs.slot
+        latest = int(min(max(latest_departure_slot, obs.slot + 1), end_of_day(obs.slot)))
+        self.latest_departure_slot = latest
+        full = connect(obs, request, latest, site.battery.discharge_floor_soc)
+        # A positive target guarantees v a shortfall row whatever its request.
+        full = dataclasses.replace(full, target_kwh=_put(full.target_kwh, request.charger_index,
+                                                         self.session.battery_kwh))
+        problem = problem_from_observation(site, full, futures, **(problem_options or {}))
+        lp, lay = assemble(problem)
+        self.problem, self.layout = problem, lay
+        units = problem.units
+        mine = units.group == request.charger_index
+        self._units = np.flatnonzero(mine)
+        pairs = np.flatnonzero(mine[lay.pair_unit])
+        self._pairs = pairs
+        self._stateful = bool(lay.stateful[self._units].all())
+        first, b = lay.first[pairs], lay.pair_block[pairs]
+        u = lay.pair_unit[pairs]
+        cap = units.battery_kwh[u]
+        self._curve_first = np.where(
+            first, charge_fraction(units.energy_kwh[u] / cap, problem.curve_slopes,
+                                   problem.curve_intercepts), 1.0)
+        self._block = b
+        with_u = np.flatnonzero(lay.col_u >= 0)
+        rank = np.searchsorted(with_u, self._units)
+        self._rows = lp.row_ranges["departure_shortfall"][0] + rank
+        self._lp = _with_reduction_column(lp, self._rows)
+        self._r = lp.n_cols
+        weight = problem.set_weight[units.scenario[u]]
+        price = problem.grid.block_mean(problem.price_per_kwh)[b]
+        self._energy_weight = weight * price * problem.grid.dt_h[b]
+        self.solver = HighsSolver({"presolve": "off", **(solver_options or {})})
+        self.solver.load(self._lp)
+        self.build_seconds = time.perf_counter() - start
+
+    def _set(self, departure_slot: int | None, target_kwh: float, max_reduction_kwh: float,
+             reduction_cost_usd_per_kwh: float) -> None:
+        lay, units = self.layout, self.problem.units
+        u = lay.pair_unit[self._pairs]
+        if departure_slot is None:
+            present = np.zeros(self._pairs.size)
+        else:
+            end = np.full(1, departure_slot - self.slot)
+            present = self.problem.grid.presence(np.zeros(1, dtype=int), end)[0, self._block]
+        c_max = units.max_kw[u] * present * self._curve_first
+        cols_c, idx = np.unique(lay.col_c[self._pairs], return_index=True)
+        self.solver.change_col_bounds(cols_c, np.zeros(cols_c.size), c_max[idx])
+        has_d = lay.col_d[self._pairs] >= 0
+        if has_d.any():
+            cols_d, idx = np.unique(lay.col_d[self._pairs][has_d], return_index=True)
+            d_max = (-units.min_kw[u] * present)[has_d][idx]
+            self.solver.change_col_bounds(cols_d, np.zeros(cols_d.size), d_max)
+        offset = 0.0 if self._stateful else self.session.soc_arrival * self.session.battery_kwh
+        lower = np.full(self._rows.size, -np.inf if departure_slot is None else target_kwh - offset)
+        self.solver.change_row_bounds(self._rows, lower, np.full(self._rows.size, np.inf))
+        self.solver.change_col_bounds([self._r], [0.0], [max(max_reduction_kwh, 0.0)])
+        self.solver.change_costs([self._r], [reduction_cost_usd_per_kwh])
+
+    def _run(self, time_limit_s: float | None) -> ArrivalCost:
+        result = self.solver.run(time_limit_s)
+        if not result.optimal:
+            return ArrivalCost(np.nan, np.nan, np.nan, result)
+        x = result.x
+        lay = self.layout
+        power = x[lay.col_c[self._pairs]].copy()
+        has_d = lay.col_d[self._pairs] >= 0
+        power[has_d] -= x[lay.col_d[self._pairs][has_d]]
+        energy = float(self._energy_weight @ power)
+        reduction = float(x[self._r])
+        return ArrivalCost(result.objective, energy, reduction, result)
+
+    def without(self, time_limit_s: float | None = None) -> ArrivalCost:
+        """J if v is not served (its columns fixed at zero)."""
+        self._set(None, 0.0, 0.0, 0.0)
+        return self._run(time_limit_s)
+
+    def with_ev(
+        self,
+        departure_slot: int,
+        soc_target: float,
+        max_soc_reduction: float = 0.0,
+        reduction_cost_usd_per_kwh: float = 0.0,
+        time_limit_s: float | None = None,
+    ) -> ArrivalCost:
+        """J with v leaving at ``departure_slot`` (exclusive) asking for ``soc_target``.
+
+        The LP may lower the target by up to ``max_soc_reduction`` (SoC fraction) at
+        ``reduction_cost_usd_per_kwh``; the cost J reported excludes that charge.
+        """
+        if not self.slot < departure_slot <= self.latest_departure_slot:
+            raise ValueError(
+                f"departure_slot={departure_slot} outside {self.slot + 1}..{self.latest_departure_slot}"
+            )
+        cap = self.session.battery_kwh
+        self._set(int(departure_slot), soc_target * cap, max_soc_reduction * cap,
+                  reduction_cost_usd_per_kwh)
+        out = self._run(time_limit_s)
+        if out.result.optimal:
+            charged = reduction_cost_usd_per_kwh * out.reduction_kwh
+            out = dataclasses.replace(out, cost_usd=out.cost_usd - charged)
+        return out
+
+
+def _put(arr: np.ndarray, i: int, value: float | int | bool) -> np.ndarray:
+    out = arr.copy()
+    out[i] = value
+    return out
+
+
+def _with_reduction_column(lp: LinearProgram, rows: np.ndarray) -> LinearProgram:
+    """``lp`` plus one column (bounds [0, 0] until set) with +1 in ``rows``."""
+    col = sp.csc_matrix(
+        (np.ones(rows.size), (rows, np.zeros(rows.size, dtype=int))), shape=(lp.n_rows, 1)
+    )
+    return dataclasses.replace(
+        lp,
+        cost=np.append(lp.cost, 0.0),
+        col_lower=np.append(lp.col_lower, 0.0),
+        col_upper=np.append(lp.col_upper, 0.0),
+        matrix=sp.hstack([lp.matrix, col], format="csc"),
+    )

@@ -1,0 +1,84 @@
+"""``v2b bench``: its building blocks, the CLI's output and JSON keys."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from helpers import random_episode, tiny_site
+from test_mpc import FAST, RandomSampler
+from v2b import bench
+from v2b.cli import app
+from v2b.sim import simulate
+from v2b.site import load_site
+
+REQUIRED = {"smart_decision_s", "options_s", "month_s", "peak_rss_mib", "cores"}
+
+
+def test_scaled_site_keeps_a_third_bidirectional_and_scales_load():
+    base = load_site("santa-clara-office")
+    site = bench.scaled_site(base, 150, 200.0, 10.0)
+    kinds = {g.kind: g.count for g in site.chargers}
+    assert kinds == {"bidirectional": 50, "unidirectional": 100}
+    assert site.sessions.arrivals_per_day == 200.0
+    assert site.load.scale == pytest.approx(10 * base.load.scale)
+    assert len(site.charger_arrays) == 150
+
+
+def test_growth_exponent_reads_a_log_log_slope():
+    rows = [{"arrivals_per_day": a, "decision_s": {"median": 0.01 * a}} for a in (10, 20, 40)]
+    assert bench.growth_exponent(rows, "arrivals_per_day") == pytest.approx(1.0)
+    rows = [{"chargers": c, "decision_s": {"median": 0.001 * c**2}} for c in (15, 50, 150)]
+    assert bench.growth_exponent(rows, "chargers") == pytest.approx(2.0)
+
+
+def test_option_timer_prices_every_arrival():
+    policy = bench._OptionTimer()
+    ep = random_episode(np.random.default_rng(3), days=1, per_day=3)
+    run = simulate(tiny_site(flat_curve=False), ep, policy, seed=1, futures=RandomSampler(),
+                   policy_options=FAST)
+    served = sum(1 for r in run.trace.sessions if not r.rejected)
+    assert len(policy.level_seconds) == served > 0
+    assert all(e >= lv for e, lv in zip(policy.enumerated_seconds, policy.level_seconds, strict=True))
+
+
+def _canned(quick: bool = True, site_name: str = "x", progress=None) -> dict:
+    row = {"chargers": 15, "arrivals_per_day": 20.0, "decision_s": {"median": 0.02, "p95": 0.05}}
+    stats = {"median": 0.02, "p95": 0.05, "count": 10}
+    return {
+        "site": site_name, "quick": quick, "cores": 2, "uncontrolled_month_s": 0.2,
+        "smart_decision_s": {"10": stats, "30": stats},
+        "cold_vs_warm": {"cold": stats, "warm": stats},
+        "options_s": {**stats, "enumerated": stats},
+        "month_s": 30.0, "month_days": 3, "peak_rss_mib": 300.0,
+        "growth_arrivals": {"rows": [row], "exponent": 0.8},
+        "growth_chargers": {"rows": [row], "exponent": 0.9},
+    }
+
+
+def test_cli_prints_the_table_and_writes_json(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "run_bench", _canned)
+    out = tmp_path / "b.json"
+    result = CliRunner().invoke(app, ["bench", "--quick", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "price one arrival" in result.output and "growth exponent" in result.output
+    data = json.loads(out.read_text())
+    assert set(data) >= REQUIRED and {"10", "30"} <= set(data["smart_decision_s"])
+
+
+def test_cli_unknown_site_is_a_user_error():
+    result = CliRunner().invoke(app, ["bench", "--quick", "--site", "no-such-site"])
+    assert result.exit_code == 2
+    assert "no-such-site" in result.output
+
+
+@pytest.mark.slow
+def test_quick_bench_reports_every_key():
+    data = bench.run_bench(quick=True)
+    assert set(data) >= REQUIRED
+    for n in ("10", "30"):
+        assert data["smart_decision_s"][n]["median"] > 0
+    assert data["options_s"]["median"] > 0 and data["month_s"] > 0
