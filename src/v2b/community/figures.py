@@ -76,11 +76,15 @@ def community_flows(study: CommunityStudy, path: Path) -> Path:
     flows = study.community.community_net_kw()
     fig, ax = plt.subplots(figsize=(9, 4.8), constrained_layout=True)
     slot_h = study.inputs.slot_h
-    width = slot_h * 0.8 / n
-    start = np.arange(study.inputs.n_slots) * slot_h + slot_h * 0.1
-    for b, name in enumerate(study.inputs.building_names):
-        ax.bar(start + b * width, flows[b], width=width, align="edge",
-               color=COLORS[b % len(COLORS)], label=name)
+    if study.inputs.n_slots <= 48:
+        width = slot_h * 0.8 / n
+        start = np.arange(study.inputs.n_slots) * slot_h + slot_h * 0.1
+        for b, name in enumerate(study.inputs.building_names):
+            ax.bar(start + b * width, flows[b], width=width, align="edge",
+                   color=COLORS[b % len(COLORS)], label=name)
+    else:  # bars of many short slots become hairlines: draw steps instead
+        for b, name in enumerate(study.inputs.building_names):
+            _steps(ax, _hours(study), flows[b], color=COLORS[b % len(COLORS)], label=name)
     _axes_style(ax, study, "from community (+) / to community (-) [kW]")
     traded = float(study.community.flows_kw["comm_import"].sum() * slot_h)
     ax.set_title(f"Power flows between each building and the community ({traded:.0f} kWh traded)")
