@@ -137,12 +137,18 @@ def test_synthetic_scenario_is_seeded():
 
 
 def test_pv_is_half_the_annual_load():
-    """Sized over the whole year: all 2023 days as one-day buildings would be slow; check
-    the sizing identity on the days instead: PV energy scales linearly with pv_share."""
-    half = synthetic_inputs(ScenarioSpec(pv_share=0.5), seed=3)
-    full = synthetic_inputs(ScenarioSpec(pv_share=1.0), seed=3)
-    assert full.pv_kw.sum() == pytest.approx(2 * half.pv_kw.sum())
-    assert half.load_kw.sum(axis=1) == pytest.approx(full.load_kw.sum(axis=1))
+    """Annual PV (clouds included) equals pv_share x annual load, within the difference
+    between the hourly sizing grid and the 5-minute daily profiles."""
+    import datetime as dt
+
+    from v2b.community.solar import daily_cloud_factors, pv_kw_for_days
+
+    cloud = daily_cloud_factors(2023, np.random.default_rng(3))
+    year = [dt.date(2023, 1, 1) + dt.timedelta(days=k) for k in range(365)]
+    pv = pv_kw_for_days(year, 60, 250_000.0, cloud)
+    assert pv.sum() == pytest.approx(250_000.0, rel=0.005)
+    march = pv[59:90].sum(axis=1)
+    assert 0.3 * 250_000 / 365 < march.mean() < 1.3 * 250_000 / 365
 
 
 def test_parked_fraction_covers_partial_slots():
@@ -155,3 +161,15 @@ def test_parked_fraction_covers_partial_slots():
 def test_default_config_is_the_paper_scenario():
     config = CommunityConfig()
     assert config.spec() == ScenarioSpec()
+
+
+def test_office_load_is_scaled_to_the_annual_target():
+    import datetime as dt
+
+    from v2b.community.synthetic import office_load_kw
+
+    year = [dt.date(2023, 1, 1) + dt.timedelta(days=k) for k in range(365)]
+    hourly = office_load_kw(year, 60, 500.0)
+    assert hourly.sum() == pytest.approx(500_000.0)
+    quarter = office_load_kw(year[:3], 15, 500.0)
+    assert quarter.sum() / 4 == pytest.approx(hourly[:3].sum())
