@@ -78,10 +78,12 @@ def community(
             study = run_study(inputs, exclusivity=mode)  # type: ignore[arg-type]
         except SolveError as err:
             raise CommunityInputError(str(err)) from None
-        written = write_study(study, out, extra={
-            "seed": parsed.seed if seed is None else seed,
-            "config": str(config) if config else None,
-        })
+        extra = {"seed": parsed.seed if seed is None else seed,
+                 "config": str(config) if config else None}
+        try:
+            written = write_study(study, out, extra=extra)
+        except (FileExistsError, NotADirectoryError) as err:
+            raise CommunityInputError(f"--out {out}: cannot write there ({err})") from None
     console.print(_table(study.table_rows(), with_paper=config is None))
     console.print(_extras(study))
     console.print("wrote " + ", ".join(str(path) for path in written))
