@@ -9,12 +9,14 @@ import pytest
 
 from helpers import tiny_site
 from test_opt_cases import random_futures, random_observation
+from v2b.episode import Session
+from v2b.interface import Future
 from v2b.opt.charging import solve_plan, unit_energy_kwh, unit_power_kw
 from v2b.opt.highs import HighsSolver
 from v2b.opt.integer import with_integers
 from v2b.opt.problem import problem_from_observation
 from v2b.opt.warm import save_state
-from v2b.site import load_site
+from v2b.site import load_site, site_from_dict
 from v2b.timegrid import SLOT_H
 
 TOL = 1e-6
@@ -138,3 +140,45 @@ def test_warm_start_from_the_previous_decision_reaches_the_same_optimum(seed):
     warm = solve_plan(second, HighsSolver({"presolve": "off"}), warm=state)
     assert warm.optimal
     assert warm.objective_usd == pytest.approx(cold.objective_usd, rel=1e-8)
+
+
+def test_aggregate_futures_equal_sessions_for_one_flat_curve_session():
+    site = tiny_site(flat_curve=True)
+    rng = np.random.default_rng(11)
+    obs = random_observation(rng, site, slot_of_day=30)
+    occupied = np.array([True, False])
+    obs = dataclasses.replace(
+        obs, occupied=occupied, departure_slot=np.where(occupied, obs.slot + 40, -1),
+        energy_kwh=np.array([10.0, 0.0]), battery_kwh=np.array([40.0, 0.0]),
+        target_kwh=np.array([30.0, 0.0]), floor_kwh=np.array([8.0, 0.0]),
+    )
+    futures = []
+    for j in range(3):
+        a = obs.slot + 3 + j
+        session = Session(f"f{j}", a, a + 12 + 4 * j, 40.0, 0.2, 0.3 + 0.2 * j)
+        futures.append(Future(15 + 10 * rng.random(96 - obs.slot_of_day), (session,)))
+    exact = problem_from_observation(site, obs, futures)
+    summed = problem_from_observation(site, obs, futures, future_model="aggregate")
+    assert summed.units.n == 3 and summed.future_aggregate is not None
+    a = solve_plan(exact, HighsSolver())
+    b = solve_plan(summed, HighsSolver())
+    assert b.objective_usd == pytest.approx(a.objective_usd, rel=1e-9)
+    np.testing.assert_allclose(b.setpoints_kw, a.setpoints_kw, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_aggregate_futures_relax_the_session_model_without_v2b(seed):
+    # Summing charge-only sessions can only add options (energy may go to any present
+    # session). With V2B the session model has options the aggregate lacks.
+    data = load_site("santa-clara-office").model_dump(exclude={"base_dir"})
+    data["chargers"] = [{"count": 15, "kind": "unidirectional", "max_kw": 20.0}]
+    site = site_from_dict(data)
+    rng = np.random.default_rng(seed)
+    obs = random_observation(rng, site)
+    futures = random_futures(rng, obs, 3)
+    exact = problem_from_observation(site, obs, futures)
+    summed = problem_from_observation(site, obs, futures, future_model="aggregate")
+    a = solve_plan(exact, HighsSolver())
+    b = solve_plan(summed, HighsSolver())
+    assert b.optimal
+    assert b.objective_usd <= a.objective_usd + 1e-6

@@ -86,6 +86,7 @@ class SmartCharging(Policy):
             demand_weight=o.demand_weight,
             peak_floor_kw=floor,
             recourse_bundles=o.recourse_bundles or None,
+            future_model=o.future_model,
         )
 
     def plan(self, obs: Observation) -> Plan:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from v2b.errors import UserError
+from v2b.opt.problem import FUTURE_MODELS
 
 
 class MpcOptionError(UserError):
@@ -41,6 +42,10 @@ class MpcOptions:
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.
+    future_model : str
+        ``"sessions"`` (each sampled session on its charger), ``"aggregate"``
+        (summed per scenario, :mod:`v2b.opt.aggregate`) or ``"mixed"`` (sessions
+        on bidirectional chargers individually, the rest summed).
     warm_start : bool
         Start each solve from the previous decision's solution (by name).
     milp : bool
@@ -55,7 +60,8 @@ class MpcOptions:
     coarse_slots: int = 4
     demand_weight: float = 1.0
     month_peak: str = "pool"
-    recourse_bundles: int = 0
+    recourse_bundles: int = 5
+    future_model: str = "sessions"
     warm_start: bool = False
     milp: bool = False
     min_charge_kw: float = 0.0
@@ -77,6 +83,10 @@ class MpcOptions:
         ]
         if opts.solve_budget_s is not None:
             checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))
+        if opts.future_model not in FUTURE_MODELS:
+            raise MpcOptionError(
+                f"option future_model={opts.future_model!r} must be one of {', '.join(FUTURE_MODELS)}"
+            )
         if opts.month_peak not in ("pool", "none"):
             raise MpcOptionError(f"option month_peak={opts.month_peak!r} must be 'pool' or 'none'")
         for name, value, lo, hi in checks:

@@ -9,38 +9,16 @@ peak ``p_max,f``, the unmet energy ``z`` and the discharged energy ``q``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from v2b.opt.aggregate import AggregateLayout
 from v2b.opt.layout import Layout
 from v2b.opt.problem import ChargingProblem
+from v2b.opt.rows import RowBlock
+from v2b.opt.rows import block as _block
 from v2b.timegrid import SLOT_H
 
 INF = np.inf
-
-
-@dataclass(frozen=True)
-class RowBlock:
-    """Rows ``lower <= A x <= upper`` of one constraint family."""
-
-    name: str
-    row: np.ndarray
-    col: np.ndarray
-    val: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.lower.size)
-
-
-def _block(name: str, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-           lower: np.ndarray, upper: np.ndarray) -> RowBlock:
-    rows, cols, vals = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    keep = cols >= 0
-    return RowBlock(name, rows[keep], cols[keep], vals[keep], lower, upper)
 
 
 def _pair_weight(problem: ChargingProblem, lay: Layout) -> np.ndarray:
@@ -143,27 +121,49 @@ def _ev_rows(
     return row_id, parts
 
 
-def peak_power(problem: ChargingProblem, lay: Layout) -> RowBlock:
+def _aggregate_entries(
+    row_id: np.ndarray, need: np.ndarray, alay: AggregateLayout | None, sign: float
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Entries of the summed future sessions' charge (``sign``) and discharge (``-sign``)."""
+    if alay is None:
+        return []
+    out = []
+    for cols, coef in ((alay.col_y, sign), (alay.col_q, -sign)):
+        cells = need & (cols >= 0)
+        out.append((row_id[cells], cols[cells], np.full(int(cells.sum()), coef)))
+    return out
+
+
+def peak_power(
+    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None
+) -> RowBlock:
     """Each scenario's peak covers metered power: ``P_f >= load + sum(c - d)``.
 
     Rows are kept only where the load plus every EV at full power could exceed
     the peak already paid (``P_f >= floor`` is a bound), which drops most rows.
+    ``alay``: columns of the summed future sessions (:mod:`v2b.opt.aggregate`).
     """
     load_max = problem.grid.block_max(problem.load_kw)
     ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
+    if problem.future_aggregate is not None:
+        ev_max = ev_max + problem.future_aggregate.power_kw
     need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
     row_id, parts = _ev_rows(problem, lay, need, -1.0)
     s, _ = np.nonzero(need)
     parts.append((row_id[need], lay.col_peak[s], np.ones(s.size)))
+    parts += _aggregate_entries(row_id, need, alay, -1.0)
     return _block("peak_power", parts, load_max[need], np.full(s.size, INF))
 
 
-def no_export(problem: ChargingProblem, lay: Layout) -> RowBlock:
+def no_export(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
     """The site never exports: ``load + sum(c - d) >= 0``, where discharge could reach it."""
     load_min = problem.grid.block_min(problem.load_kw)
     d_max = _scenario_block_sums(problem, lay, lay.d_upper)
+    if problem.future_aggregate is not None:
+        d_max = d_max + problem.future_aggregate.discharge_kw
     need = (d_max > 0) & (d_max > load_min - 1e-9)
     row_id, parts = _ev_rows(problem, lay, need, 1.0)
+    parts += _aggregate_entries(row_id, need, alay, 1.0)
     lower = -np.maximum(load_min[need], 0.0)
     return _block("no_export", parts, lower, np.full(lower.size, INF))
 

@@ -8,8 +8,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from v2b.opt import blocks
+from v2b.opt.aggregate import aggregate_costs, aggregate_layout, aggregate_rows
 from v2b.opt.layout import Layout, build_layout
 from v2b.opt.problem import ChargingProblem
+from v2b.opt.rows import RowBlock
 
 
 @dataclass
@@ -39,7 +41,7 @@ class LinearProgram:
 
 
 def stack(
-    row_blocks: list[blocks.RowBlock],
+    row_blocks: list[RowBlock],
     cost: np.ndarray,
     offset: float,
     col_lower: np.ndarray,
@@ -76,11 +78,25 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         + blocks.shortfall_cost(problem, lay)
         + blocks.demand_charge_cost(problem, lay)
     )
+    lower, upper = lay.col_lower.copy(), lay.col_upper.copy()
+    extra_rows: list[RowBlock] = []
+    alay = None
+    agg = problem.future_aggregate
+    if agg is not None:
+        alay = aggregate_layout(agg, lay.n_cols)
+        extra_rows = aggregate_rows(problem.grid, agg, alay)
+        agg_cost = aggregate_costs(problem.grid, problem.price_per_kwh, problem.scenario_weight,
+                                   problem.soc_penalty_usd_per_kwh, problem.degradation_usd_per_kwh,
+                                   alay, lay.n_cols)
+        cost = np.concatenate([cost, agg_cost])
+        lower = np.concatenate([lower, alay.col_lower])
+        upper = np.concatenate([upper, alay.col_upper])
     rows = [
         blocks.energy_balance(problem, lay),
         blocks.charge_curve(problem, lay),
         blocks.departure_shortfall(problem, lay),
-        blocks.peak_power(problem, lay),
-        blocks.no_export(problem, lay),
+        blocks.peak_power(problem, lay, alay),
+        blocks.no_export(problem, lay, alay),
+        *extra_rows,
     ]
-    return stack(rows, cost, offset, lay.col_lower.copy(), lay.col_upper.copy()), lay
+    return stack(rows, cost, offset, lower, upper), lay

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2b.interface import Future, Observation
+from v2b.opt.aggregate import AggregateFutures, aggregate_futures
 from v2b.opt.fleet import connected_units, future_units
 from v2b.opt.grid import TimeGrid, planning_grid
 from v2b.opt.units import Units, full_power_kw
 from v2b.site import Site
 from v2b.timegrid import SLOTS_PER_DAY
+
+FUTURE_MODELS = ("sessions", "aggregate", "mixed")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class ChargingProblem:
         Chargers at the site (length of the returned set-points).
     first_slot : int
         Episode slot of the first block (keys a basis carried between decisions).
+    future_aggregate : AggregateFutures, optional
+        Sampled future sessions summed per scenario (instead of being units).
     scenario_sets : ndarray of bool, shape (n_sets, n_scenarios), optional
         ``units.scenario`` indexes these sets: a unit belongs to every scenario of
         its set. Default: one set per scenario (the identity). A connected EV
@@ -70,6 +75,7 @@ class ChargingProblem:
     n_chargers: int
     first_slot: int = 0
     scenario_sets: np.ndarray | None = None
+    future_aggregate: AggregateFutures | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -120,6 +126,7 @@ def problem_from_observation(
     demand_weight: float = 1.0,
     peak_floor_kw: float | np.ndarray | None = None,
     recourse_bundles: int | None = None,
+    future_model: str = "sessions",
 ) -> ChargingProblem:
     """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day.
 
@@ -143,7 +150,14 @@ def problem_from_observation(
         Plan the connected EVs' later slots once per bundle of similar scenarios
         instead of once per scenario (:func:`scenario_bundles`); ``None`` keeps
         full per-scenario recourse.
+    future_model : str
+        ``"sessions"``: every sampled session is a unit on its FCFS charger;
+        ``"aggregate"``: they are summed per scenario (:mod:`v2b.opt.aggregate`);
+        ``"mixed"``: sessions on bidirectional chargers stay units (their V2B
+        counts), the others are summed.
     """
+    if future_model not in FUTURE_MODELS:
+        raise ValueError(f"future_model={future_model!r} must be one of {', '.join(FUTURE_MODELS)}")
     if not futures:
         raise ValueError("at least one future is needed")
     horizon = SLOTS_PER_DAY - obs.slot_of_day
@@ -163,12 +177,21 @@ def problem_from_observation(
     if recourse_bundles is not None and recourse_bundles < n:
         sets = scenario_bundles(loads, floor, future, recourse_bundles)
         copies = np.arange(n, sets.shape[0])
+    slopes, intercepts = site.battery.segments()
+    grid = planning_grid(horizon, fine_slots, coarse_slots, obs.slot_of_day)
+    aggregate = None
+    if future_model != "sessions":
+        future, loads = split_uncontrolled(future, loads, chargers.controllable, site)
+        summed = np.ones(future.n, dtype=bool)
+        if future_model == "mixed":
+            summed = ~future.bidirectional
+        aggregate = aggregate_futures(future.select(summed), grid, slopes, intercepts, n)
+        future = future.select(~summed)
     units = Units.concat([connected_units(obs, chargers, copies, horizon), future])
     units, loads = split_uncontrolled(units, loads, chargers.controllable, site)
-    slopes, intercepts = site.battery.segments()
     price_day = site.tariff.price_per_kwh_by_slot()
     return ChargingProblem(
-        grid=planning_grid(horizon, fine_slots, coarse_slots, obs.slot_of_day),
+        grid=grid,
         units=units,
         load_kw=loads,
         price_per_kwh=price_day[obs.slot_of_day :],
@@ -182,6 +205,7 @@ def problem_from_observation(
         n_chargers=len(chargers),
         first_slot=obs.slot,
         scenario_sets=sets,
+        future_aggregate=aggregate,
     )
 
 
