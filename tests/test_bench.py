@@ -82,3 +82,24 @@ def test_quick_bench_reports_every_key():
     for n in ("10", "30"):
         assert data["smart_decision_s"][n]["median"] > 0
     assert data["options_s"]["median"] > 0 and data["month_s"] > 0
+
+
+def test_cli_ablation_prints_the_variant_table(tmp_path, monkeypatch):
+    def canned(site_name, episodes, progress=None):
+        stats = {"median": 0.02, "p95": 0.05, "count": 10}
+        return [
+            {"episode": e, "variant": v, "building_cost_usd": c, "gap_to_oracle": c / 100 - 1,
+             "peak_kw": 50.0, "unmet_kwh": 1.0, "decision_s": stats, "month_s": 3.0}
+            for e in range(episodes) for v, c in (("oracle", 100.0), ("smart (defaults)", 101.0))
+        ]
+
+    monkeypatch.setattr(bench, "ablation", canned)
+    out = tmp_path / "a.json"
+    result = CliRunner().invoke(app, ["bench", "--ablation", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "+1.00 %" in result.output
+    assert len(json.loads(out.read_text())["ablation"]) == 4
+
+
+def test_ablation_starts_with_the_oracle():
+    assert bench.ABLATION[0][1] == "oracle"

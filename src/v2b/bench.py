@@ -84,7 +84,8 @@ class _OptionTimer(SmartCharging):
         start = time.perf_counter()
         latest = s.departure_slot + max(d for _, d in LEVELS)
         pricer = ArrivalPricer(self.ctx.site, obs, request, futures, latest,
-                               {"fine_slots": self.options.fine_slots})
+                               {"fine_slots": self.options.fine_slots,
+                                "future_model": self.options.future_model})
         pricer.without()
         dep = [min(s.departure_slot + d, pricer.latest_departure_slot) for _, d in LEVELS]
         for (reduction, _), d in zip(LEVELS, dep, strict=True):
@@ -159,6 +160,56 @@ def growth_exponent(rows: list[dict], key: str) -> float:
     x = np.log([r[key] for r in rows])
     y = np.log([max(r["decision_s"]["median"], 1e-6) for r in rows])
     return float(np.polyfit(x, y, 1)[0]) if len(rows) > 1 else float("nan")
+
+
+#: Controller variants compared by ``v2b bench --ablation``: (label, policy, options).
+ABLATION: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("oracle", "oracle", {}),
+    ("smart (defaults)", "smart", {}),
+    ("full recourse (1 plan per scenario)", "smart", {"recourse_bundles": 0}),
+    ("10 recourse bundles", "smart", {"recourse_bundles": 10}),
+    ("1 recourse bundle", "smart", {"recourse_bundles": 1}),
+    ("every slot its own block", "smart", {"fine_slots": 0}),
+    ("future sessions individually", "smart", {"future_model": "sessions"}),
+    ("future sessions summed", "smart", {"future_model": "aggregate"}),
+    ("10 futures", "smart", {"scenarios": 10}),
+    ("warm starts", "smart", {"warm_start": True}),
+    ("month-blind demand charge (paper)", "smart", {"month_peak": "none"}),
+    ("mpc-expected", "mpc-expected", {}),
+    ("edf", "edf", {}),
+    ("uncontrolled", "uncontrolled", {}),
+)
+
+
+def ablation(site_name: str, episodes: int, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Every :data:`ABLATION` variant on test episodes ``0..episodes-1``: bill, gap, time."""
+    say = progress or (lambda _msg: None)
+    site = load_site(site_name)
+    sc = site_scenarios(site)
+    rows = []
+    for e in range(episodes):
+        ep = sc.test_episode(e)
+        oracle_cost = None
+        for label, name, options in ABLATION:
+            say(f"episode {e}: {label}")
+            start = time.perf_counter()
+            result = simulate(site, ep, make_policy(name), seed=1, futures=sc.future_sampler(),
+                              policy_options=options)
+            s = result.summary
+            if name == "oracle":
+                oracle_cost = s["building_cost_usd"]
+            rows.append({
+                "episode": e, "variant": label, "policy": name, "options": options,
+                "building_cost_usd": s["building_cost_usd"],
+                "gap_to_oracle": s["building_cost_usd"] / oracle_cost - 1.0,
+                "peak_kw": s["peak_kw"], "unmet_kwh": s["unmet_kwh"],
+                "discharged_kwh": s["discharged_kwh"],
+                "decision_s": _stats(result.decision_seconds),
+                "month_s": time.perf_counter() - start,
+                "solver_fallbacks": s.get("solver_fallbacks", 0),
+                "solver_failures": s.get("solver_failures", 0),
+            })
+    return rows
 
 
 def run_bench(quick: bool = False, site_name: str = DEFAULT_SITE,

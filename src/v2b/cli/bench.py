@@ -43,6 +43,27 @@ def _table(result: dict[str, Any]) -> Table:
     return table
 
 
+def _ablation_table(rows: list[dict[str, Any]]) -> Table:
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    df["median_s"] = [r["median"] for r in df["decision_s"]]
+    df["p95_s"] = [r["p95"] for r in df["decision_s"]]
+    g = df.groupby("variant", sort=False)
+    table = Table(title=f"controller variants on {df['episode'].nunique()} test episode(s), mean")
+    for col in ("variant", "building $", "gap to oracle", "peak kW", "unmet kWh", "median s",
+                "p95 s", "month s"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for variant, part in g:
+        table.add_row(
+            str(variant), f"{part['building_cost_usd'].mean():.0f}",
+            f"{100 * part['gap_to_oracle'].mean():+.2f} %", f"{part['peak_kw'].mean():.1f}",
+            f"{part['unmet_kwh'].mean():.0f}", f"{part['median_s'].mean():.4f}",
+            f"{part['p95_s'].mean():.4f}", f"{part['month_s'].mean():.1f}",
+        )
+    return table
+
+
 @app.command("bench")
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Shorter runs (same keys).")] = False,
@@ -50,14 +71,28 @@ def bench(
     site: Annotated[str, typer.Option(help="Site to benchmark (default: the bundled default site).")] = (
         "santa-clara-office"
     ),
+    ablation: Annotated[
+        int,
+        typer.Option(
+            help="Instead: run every controller variant (recourse, grid, futures, demand charge) "
+            "and the baselines on this many whole test months; bill, gap to oracle and time.",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
     """Time the smart-charging controller: per-decision time at 10 and 30 futures (cold and
     warm), pricing one arrival's options, one month, peak memory and growth with the site's size."""
-    from v2b.bench import run_bench
+    from v2b import bench as bench_lib
 
+    say = lambda m: err_console.print(f"[dim]{m}[/]")  # noqa: E731
     with user_errors():
-        result = run_bench(quick=quick, site_name=site, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
-    console.print(_table(result))
+        if ablation:
+            rows = bench_lib.ablation(site, ablation, progress=say)
+            console.print(_ablation_table(rows))
+            result: Any = {"site": site, "ablation": rows}
+        else:
+            result = bench_lib.run_bench(quick=quick, site_name=site, progress=say)
+            console.print(_table(result))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(result, indent=2))

@@ -61,7 +61,7 @@ class MpcOptions:
     demand_weight: float = 1.0
     month_peak: str = "pool"
     recourse_bundles: int = 5
-    future_model: str = "sessions"
+    future_model: str = "aggregate"
     warm_start: bool = False
     milp: bool = False
     min_charge_kw: float = 0.0
