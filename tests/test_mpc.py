@@ -92,20 +92,23 @@ def test_an_unsolved_lp_counts_as_a_failure(monkeypatch):
     assert s["solver_failures"] == s["decision_seconds"]["count"] > 0
 
 
-def test_decisions_do_not_depend_on_the_episode_future():
-    # Two episodes identical up to slot 50, different afterwards (load and arrivals).
-    base = [Session("A", 30, 70, 40.0, 0.2, 0.9), Session("B", 35, 60, 62.0, 0.3, 0.8)]
-    load1 = np.full(96, 20.0)
+@pytest.mark.parametrize("month_peak", ["none", "pool"])
+def test_decisions_do_not_depend_on_the_episode_future(month_peak):
+    # Two 2-day episodes identical up to slot 146, different afterwards (load and arrivals).
+    cut = 96 + 50
+    base = [Session("A", 30, 70, 40.0, 0.2, 0.9), Session("B", 96 + 35, 96 + 60, 62.0, 0.3, 0.8)]
+    load1 = np.full(2 * 96, 20.0)
     load2 = load1.copy()
-    load2[51:] = 35.0
-    ep1 = episode(base, load1)
-    ep2 = episode([*base, Session("C", 55, 80, 40.0, 0.1, 0.9)], load2)
+    load2[cut + 1 :] = 35.0
+    ep1 = episode(base, load1, days=2)
+    ep2 = episode([*base, Session("C", cut + 5, cut + 30, 40.0, 0.1, 0.9)], load2, days=2)
     sampler1, sampler2 = RandomSampler(), RandomSampler()
     site = tiny_site(flat_curve=False)
-    r1 = simulate(site, ep1, SmartCharging(), seed=5, futures=sampler1, policy_options=FAST)
-    r2 = simulate(site, ep2, SmartCharging(), seed=5, futures=sampler2, policy_options=FAST)
-    np.testing.assert_array_equal(r1.trace.power_kw[:51], r2.trace.power_kw[:51])
-    assert all(o.slot < 51 or o.load_today_kw.size == o.slot_of_day + 1 for o in sampler2.seen)
+    options = {**FAST, "month_peak": month_peak}
+    r1 = simulate(site, ep1, SmartCharging(), seed=5, futures=sampler1, policy_options=options)
+    r2 = simulate(site, ep2, SmartCharging(), seed=5, futures=sampler2, policy_options=options)
+    np.testing.assert_array_equal(r1.trace.power_kw[: cut + 1], r2.trace.power_kw[: cut + 1])
+    assert all(o.load_today_kw.size == o.slot_of_day + 1 for o in sampler2.seen)
 
 
 def test_causal_policies_get_no_episode():

@@ -83,9 +83,8 @@ class _OptionTimer(SmartCharging):
         futures = self.ctx.futures.sample(obs, OPTION_FUTURES, self.ctx.rng)
         start = time.perf_counter()
         latest = s.departure_slot + max(d for _, d in LEVELS)
-        pricer = ArrivalPricer(self.ctx.site, obs, request, futures, latest,
-                               {"fine_slots": self.options.fine_slots,
-                                "future_model": self.options.future_model})
+        options = self.problem_options(obs, len(futures))
+        pricer = ArrivalPricer(self.ctx.site, obs, request, futures, latest, options)
         pricer.without()
         dep = [min(s.departure_slot + d, pricer.latest_departure_slot) for _, d in LEVELS]
         for (reduction, _), d in zip(LEVELS, dep, strict=True):

@@ -37,7 +37,7 @@ def _table(result: dict[str, Any]) -> Table:
     for key, label in (("growth_arrivals", "arrivals_per_day"), ("growth_chargers", "chargers")):
         for row in result[key]["rows"]:
             d = row["decision_s"]
-            what = f"smart decision, {row['chargers']} chargers, {row['arrivals_per_day']:g} EVs/day [s]"
+            what = f"smart decision, {row['chargers']} chargers, {row['arrivals_per_day']:.0f} EVs/day [s]"
             table.add_row(what, f"{d['median']:.4f}", f"{d['p95']:.4f}", "")
         table.add_row(f"  growth exponent vs {label}", f"{result[key]['exponent']:.2f}", "", "<= 1")
     return table

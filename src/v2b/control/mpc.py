@@ -71,22 +71,31 @@ class SmartCharging(Policy):
             return [persistence_future(obs)]
         return self.ctx.futures.sample(obs, self.options.scenarios, self.ctx.rng)
 
-    def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:
+    def problem_options(self, obs: Observation, n_futures: int) -> dict[str, Any]:
+        """Keyword arguments of :func:`v2b.opt.problem.problem_from_observation` for this
+        decision (grid, demand weight, month-aware peak floors, bundles, future model).
+
+        The negotiation uses the same ones to price an arrival
+        (:class:`v2b.opt.marginal.ArrivalPricer`), so both plan alike.
+        """
         o = self.options
         self._history.observe(obs)
         floor = None
         if self.peak_prior is not None:
-            floor = self.peak_prior.floors(self._history, obs, len(futures))
+            floor = self.peak_prior.floors(self._history, obs, n_futures)
+        return {
+            "fine_slots": o.fine_slots,
+            "coarse_slots": o.coarse_slots,
+            "demand_weight": o.demand_weight,
+            "peak_floor_kw": floor,
+            "recourse_bundles": o.recourse_bundles or None,
+            "future_model": o.future_model,
+        }
+
+    def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:
+        """This decision's LP data."""
         return problem_from_observation(
-            self.ctx.site,
-            obs,
-            futures,
-            fine_slots=o.fine_slots,
-            coarse_slots=o.coarse_slots,
-            demand_weight=o.demand_weight,
-            peak_floor_kw=floor,
-            recourse_bundles=o.recourse_bundles or None,
-            future_model=o.future_model,
+            self.ctx.site, obs, futures, **self.problem_options(obs, len(futures))
         )
 
     def plan(self, obs: Observation) -> Plan:
