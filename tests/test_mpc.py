@@ -164,3 +164,11 @@ def test_month_peak_prior_follows_the_season_seen_so_far():
     np.testing.assert_allclose(prior.floors(history, obs, 4), 150.0)
     last = dataclasses.replace(obs, day=19, slot=19 * 96 + 40, peak_so_far_kw=80.0)
     np.testing.assert_allclose(prior.floors(history, last, 3), 80.0)
+
+
+def test_without_a_sampler_smart_plans_on_a_persistence_future():
+    ep = random_episode(np.random.default_rng(8), days=1, per_day=3)
+    run = simulate(tiny_site(flat_curve=False), ep, SmartCharging(), seed=1, futures=None,
+                   policy_options=FAST)
+    s = run.summary
+    assert s["solver_failures"] == 0 and s["lp_solves"] == s["decision_seconds"]["count"] > 0

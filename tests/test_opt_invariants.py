@@ -182,3 +182,22 @@ def test_aggregate_futures_relax_the_session_model_without_v2b(seed):
     b = solve_plan(summed, HighsSolver())
     assert b.optimal
     assert b.objective_usd <= a.objective_usd + 1e-6
+
+
+def test_uncontrolled_chargers_become_load_at_full_power():
+    site = tiny_site(flat_curve=True)
+    data = site.model_dump(exclude={"base_dir"})
+    data["chargers"][1]["controllable"] = False
+    site = site_from_dict(data)
+    rng = np.random.default_rng(4)
+    obs = random_observation(rng, site, slot_of_day=40)
+    obs = dataclasses.replace(
+        obs, occupied=np.array([False, True]), departure_slot=np.array([-1, obs.slot + 3]),
+        energy_kwh=np.array([0.0, 10.0]), battery_kwh=np.array([0.0, 40.0]),
+        target_kwh=np.array([0.0, 11.0]), floor_kwh=np.array([0.0, 8.0]),
+    )
+    futures = [Future(np.full(96 - obs.slot_of_day, 20.0), ())]
+    problem = problem_from_observation(site, obs, futures)
+    assert problem.units.n == 0
+    # Full power (10 kW) until departure, whatever the target: the hardware does not stop.
+    np.testing.assert_allclose(problem.load_kw[0, :4], [obs.building_kw + 10, 30, 30, 20])

@@ -16,8 +16,9 @@ mean load); each pool month contributes its highest daily peak over as many
 days as are left. Each scenario ``f`` gets the floor ``max(peak so far, M_f)``
 with ``M_f`` a weighted quantile of those peaks, so the SAA prices today's peak
 as ``K_DC x E_f[max(p_today, M_f)]``. On the default site's test months the
-10 % / 90 % quantiles cover the realised rest-of-month peak 85 % of the time
-with no median bias (``docs/model.md``, "Controller: month-aware demand charge").
+10 % / 90 % quantiles bracketed the realised rest-of-month peak 86 % of the
+time, median error -0.8 kW (``docs/model.md``, "Controller: month-aware demand
+charge").
 """
 
 from __future__ import annotations
