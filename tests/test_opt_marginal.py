@@ -79,3 +79,17 @@ def test_departure_outside_the_latest_is_refused():
     pricer = ArrivalPricer(site, obs, request, futures, obs.slot + 10)
     with pytest.raises(ValueError, match="departure_slot"):
         pricer.with_ev(obs.slot + 11, 0.8)
+
+
+def test_planning_with_free_ev_energy_minimises_j_without_it():
+    site, obs, request, futures = _arrival(0)
+    departure = request.session.departure_slot
+    full = ArrivalPricer(site, obs, request, futures, obs.slot + 37)
+    free = ArrivalPricer(site, obs, request, futures, obs.slot + 37, ev_pays_energy=True)
+    a = full.with_ev(departure, 0.85)
+    b = free.with_ev(departure, 0.85)
+    # Each plan is optimal for its own objective: J without v's energy, or the full J.
+    assert b.cost_without_ev_energy_usd == pytest.approx(b.result.objective, rel=1e-9)
+    assert b.cost_without_ev_energy_usd <= a.cost_without_ev_energy_usd + 1e-6
+    assert a.cost_usd <= b.cost_usd + 1e-6
+    assert free.without().cost_usd == pytest.approx(full.without().cost_usd, rel=1e-9)

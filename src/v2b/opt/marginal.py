@@ -97,6 +97,11 @@ class ArrivalPricer:
         demand weight, peak floors, recourse bundles).
     solver_options : dict, optional
         HiGHS options (checked).
+    ev_pays_energy : bool
+        Plan as if v's energy were free to the building (v pays it at TOU rates):
+        v's energy prices are dropped from the LP's objective, so the schedule
+        minimises J without v's energy, not just reports it. Default: the schedule
+        minimises the full cost, as the charging controller will.
     """
 
     def __init__(
@@ -108,6 +113,7 @@ class ArrivalPricer:
         latest_departure_slot: int,
         problem_options: dict | None = None,
         solver_options: dict | None = None,
+        ev_pays_energy: bool = False,
     ):
         start = time.perf_counter()
         self.session = request.session
@@ -143,8 +149,20 @@ class ArrivalPricer:
         price = problem.grid.block_mean(problem.price_per_kwh)[b]
         self._energy_weight = weight * price * problem.grid.dt_h[b]
         self.solver = HighsSolver({"presolve": "off", **(solver_options or {})})
+        self.ev_pays_energy = ev_pays_energy
+        if ev_pays_energy:
+            self._drop_ev_energy_price()
         self.solver.load(self._lp)
         self.build_seconds = time.perf_counter() - start
+
+    def _drop_ev_energy_price(self) -> None:
+        """Remove v's TOU energy terms from the objective (degradation stays)."""
+        lay, cost = self.layout, self._lp.cost.copy()
+        cols_c = lay.col_c[self._pairs]
+        np.subtract.at(cost, cols_c, self._energy_weight)
+        has_d = lay.col_d[self._pairs] >= 0
+        np.add.at(cost, lay.col_d[self._pairs][has_d], self._energy_weight[has_d])
+        self._lp = dataclasses.replace(self._lp, cost=cost)
 
     def _set(self, departure_slot: int | None, target_kwh: float, max_reduction_kwh: float,
              reduction_cost_usd_per_kwh: float) -> None:
@@ -180,7 +198,9 @@ class ArrivalPricer:
         power[has_d] -= x[lay.col_d[self._pairs][has_d]]
         energy = float(self._energy_weight @ power)
         reduction = float(x[self._r])
-        return ArrivalCost(result.objective, energy, reduction, result)
+        # cost_usd is always the plan's full cost, v's energy included.
+        full = result.objective + (energy if self.ev_pays_energy else 0.0)
+        return ArrivalCost(full, energy, reduction, result)
 
     def without(self, time_limit_s: float | None = None) -> ArrivalCost:
         """J if v is not served (its columns fixed at zero)."""
