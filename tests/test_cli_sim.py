@@ -107,11 +107,13 @@ def test_simulate_user_errors(tmp_path, args, message):
 
 def test_compare_prints_a_table_and_writes_results(tmp_path):
     result = invoke(
-        "compare", "--policies", "building-only,uncontrolled,edf", "--episodes", "2",
+        "compare", "--policies", "building-only,uncontrolled,edf,oracle", "--episodes", "2",
         "--days", "1", "--workers", "1", "--out", str(tmp_path),
     )
     assert result.exit_code == 0, result.output
     assert "uncontrolled" in result.output and "±" in result.output
     runs = (tmp_path / "runs.csv").read_text().splitlines()
-    assert len(runs) == 1 + 3 * 2
-    assert "| uncontrolled |" in (tmp_path / "table.md").read_text()
+    assert len(runs) == 1 + 4 * 2
+    table = (tmp_path / "table.md").read_text()
+    assert "| uncontrolled |" in table and "Gap to oracle (%)" in table
+    assert "| oracle |" in table and "0.00 ± 0.00 |\n" in table.split("| oracle |")[1]

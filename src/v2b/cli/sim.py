@@ -16,7 +16,7 @@ from v2b.control.registry import POLICIES, make_policy
 from v2b.data.openv2b import read_openv2b
 from v2b.experiments.outputs import write_run
 from v2b.experiments.runner import RunSpec, default_workers, run, run_many
-from v2b.experiments.table import COLUMNS, aggregate, cell, flatten, to_markdown
+from v2b.experiments.table import aggregate, cell, flatten, shown_columns, to_markdown, with_oracle_gap
 from v2b.scenarios import site_scenarios
 from v2b.site import load_site
 
@@ -203,8 +203,10 @@ def compare(
             summaries = run_many(
                 specs, workers=min(workers, len(specs)), on_done=lambda *_: bar.advance(task)
             )
+    summaries = with_oracle_gap(summaries)
     table = aggregate(summaries, order=names)
-    parts = (("money (paper Table 1 columns)", COLUMNS[:4]), ("energy and runtime", COLUMNS[4:]))
+    shown = shown_columns(table)
+    parts = (("money (paper Table 1 columns)", shown[:4]), ("energy, runtime, gap", shown[4:]))
     for title, columns in parts:
         view = Table(title=f"{site}: {episodes} test episode(s), mean ± std — {title}")
         view.add_column("policy", no_wrap=True)

@@ -27,7 +27,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("unmet_kwh", "Unmet (kWh)", decimals=1),
     Column("discharged_kwh", "V2B (kWh)", decimals=1),
     Column("decision_median_s", "Decision median (ms)", scale=1000.0, decimals=2),
+    Column("gap_to_oracle", "Gap to oracle (%)", scale=100.0, decimals=2),
 )
+
+
+def with_oracle_gap(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add ``gap_to_oracle`` (building cost / oracle's - 1, same episode) to each run
+    whose episode the ``oracle`` policy also ran; other runs are returned unchanged."""
+    def key(s: dict[str, Any]) -> tuple:
+        return (s["site"], s["episode_kind"], s["episode"], s["days"], s["seed"])
+
+    best = {key(s): s["building_cost_usd"] for s in summaries if s["policy"] == "oracle"}
+    out = []
+    for s in summaries:
+        bound = best.get(key(s))
+        out.append(s if bound is None else {**s, "gap_to_oracle": s["building_cost_usd"] / bound - 1.0})
+    return out
 
 
 def flatten(summary: dict[str, Any]) -> dict[str, Any]:
@@ -42,16 +57,22 @@ def aggregate(summaries: list[dict[str, Any]], order: list[str] | None = None) -
     """Mean and standard deviation per policy of every column in :data:`COLUMNS`."""
     frame = pd.DataFrame([flatten(s) for s in summaries])
     policies = order or list(dict.fromkeys(frame["policy"]))
+    columns = [c for c in COLUMNS if c.key in frame]
     rows = []
     for policy in policies:
         sub = frame[frame["policy"] == policy]
         row: dict[str, Any] = {"policy": policy, "episodes": len(sub)}
-        for col in COLUMNS:
+        for col in columns:
             values = sub[col.key].to_numpy(dtype=float) * col.scale
             row[f"{col.key}_mean"] = float(np.mean(values))
             row[f"{col.key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def shown_columns(table: pd.DataFrame) -> list[Column]:
+    """The columns the table has data for (the oracle gap only when the oracle ran)."""
+    return [c for c in COLUMNS if f"{c.key}_mean" in table]
 
 
 def cell(row: pd.Series, col: Column) -> str:
@@ -60,9 +81,10 @@ def cell(row: pd.Series, col: Column) -> str:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    header = "| policy | " + " | ".join(c.title for c in COLUMNS) + " |"
-    rule = "|---|" + "---|" * len(COLUMNS)
+    columns = shown_columns(table)
+    header = "| policy | " + " | ".join(c.title for c in columns) + " |"
+    rule = "|---|" + "---|" * len(columns)
     lines = [header, rule]
     for _, row in table.iterrows():
-        lines.append(f"| {row['policy']} | " + " | ".join(cell(row, c) for c in COLUMNS) + " |")
+        lines.append(f"| {row['policy']} | " + " | ".join(cell(row, c) for c in columns) + " |")
     return "\n".join(lines) + "\n"
