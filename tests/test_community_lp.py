@@ -12,6 +12,7 @@ from v2b.community.results import manage
 from v2b.community.solver import SolveError
 from v2b.community.study import run_study, self_consumption
 from v2b.community.synthetic import ScenarioSpec, synthetic_inputs
+from v2b.opt.parts import independent_parts
 
 ETA = 0.9
 
@@ -132,10 +133,10 @@ def test_ev_never_below_arrival_energy_and_ends_at_request():
 def test_paper_tariffs_need_no_binaries_and_match_the_milp():
     inputs = synthetic_inputs(ScenarioSpec(), seed=2, slot_minutes=60)
     assert simultaneity_unprofitable(inputs.tariffs, community=True).all()
-    assert not build_lp(inputs, community=True).is_mip
+    assert not build_lp(inputs, community=True).lp.is_mip
     lp = manage(inputs, community=True, exclusivity="lp")
     milp = manage(inputs, community=True, exclusivity="milp")
-    assert milp.model.is_mip
+    assert milp.model.lp.is_mip
     assert lp.objective_eur == pytest.approx(milp.objective_eur, abs=1e-6)
     assert violations(inputs, lp) == []
 
@@ -149,14 +150,14 @@ def test_export_paying_more_than_import_needs_binaries():
     with pytest.raises(SolveError, match="nbounded"):
         manage(inputs, community=True, exclusivity="lp")
     result = manage(inputs, community=True)
-    assert result.model.is_mip
+    assert result.model.lp.is_mip
     assert violations(inputs, result) == []
 
 
 def test_free_community_exchange_gets_binaries_only_under_community_management():
     inputs = two_buildings(grid_use=0.0)
-    assert build_lp(inputs, community=True).is_mip
-    assert not build_lp(inputs, community=False).is_mip
+    assert build_lp(inputs, community=True).lp.is_mip
+    assert not build_lp(inputs, community=False).lp.is_mip
     assert violations(inputs, manage(inputs, community=True)) == []
 
 
@@ -184,7 +185,7 @@ def test_baseline_is_the_net_load_priced_at_grid_tariffs():
 
 
 def test_solving_independent_days_apart_gives_the_same_optimum():
-    from v2b.community.solver import independent_parts, solve
+    from v2b.community.solver import solve
     from v2b.community.synthetic import bench_dates
 
     inputs = synthetic_inputs(ScenarioSpec(), seed=6, slot_minutes=60,
@@ -192,17 +193,17 @@ def test_solving_independent_days_apart_gives_the_same_optimum():
     model = build_lp(inputs, community=True)
     # Slots are coupled only through parked EVs: each day's EV window is one part, each
     # slot without EVs another (the community couples the buildings within a slot).
-    parts = independent_parts(model.matrix, min_columns=1)
+    parts = independent_parts(model.lp.matrix)
     parked = np.unique(model.layout.ev_slot)
     assert len(parts) == 2 + inputs.n_slots - parked.size
     whole = solve(model, split=False)
     split = solve(model)
     assert split.objective_eur == pytest.approx(whole.objective_eur, abs=1e-7)
-    first, last = model.row_ranges["community_balance"]
+    first, last = model.lp.row_ranges["community_balance"]
     assert split.row_dual[first:last] == pytest.approx(whole.row_dual[first:last], abs=1e-7)
     # Without the community every building is on its own: at least three times the parts.
     individual = build_lp(inputs, community=False)
-    assert len(independent_parts(individual.matrix, min_columns=1)) >= 3 * len(parts)
+    assert len(independent_parts(individual.lp.matrix)) >= 3 * len(parts)
 
 
 def random_community(rng: np.random.Generator) -> CommunityInputs:

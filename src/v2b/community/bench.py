@@ -71,8 +71,8 @@ def run_bench(
     solution = solve(model, split=split)
     return BenchResult(
         buildings=buildings, days=days, slot_minutes=slot_minutes, community=community,
-        ev_sessions=len(inputs.evs), columns=model.layout.n_cols, rows=model.matrix.shape[0],
-        nonzeros=int(model.matrix.nnz), binaries=int(model.layout.direction_cells.shape[0]),
+        ev_sessions=len(inputs.evs), columns=model.layout.n_cols, rows=model.lp.n_rows,
+        nonzeros=int(model.lp.matrix.nnz), binaries=int(model.layout.direction_cells.shape[0]),
         parts=solution.parts,
         data_s=data_s, build_s=build_s, solve_s=solution.solve_s,
         objective_eur=solution.objective_eur,

@@ -1,63 +1,48 @@
 """The community LP (paper Eqs. 1-14) assembled from sparse blocks, one function per family.
 
-Every constraint family returns a :class:`Rows` block of COO triplets with its own
-row numbering; :func:`build_lp` stacks them. The positive/negative-part operators
-of Eq. (2) become separate import and export variables tied by a balance equation
-per building and slot; the used times of Eqs. (4)-(5) are linear in the EV powers,
-``t_U = P dt / P_max``, and are substituted rather than kept as variables.
-Decisions where the paper is ambiguous are written in ``docs/model.md`` (section
-"Community").
+Every constraint family returns a :class:`~v2b.opt.rows.RowBlock` of COO triplets
+with its own row numbering; :func:`build_lp` stacks them into the shared
+:class:`~v2b.opt.lp.LinearProgram` (the one the charging controller solves). The
+positive/negative-part operators of Eq. (2) become separate import and export
+variables tied by a balance equation per building and slot; the used times of
+Eqs. (4)-(5) are linear in the EV powers, ``t_U = P dt / P_max``, and are
+substituted rather than kept as variables. Decisions where the paper is ambiguous
+are written in ``docs/model.md`` (section "Community").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from v2b.community.costs import electricity_cost_coefficients, ev_revenue_coefficients
 from v2b.community.inputs import CommunityInputs, Tariffs, parked_fraction
 from v2b.community.layout import Layout
+from v2b.opt.lp import LinearProgram, stack
+from v2b.opt.rows import RowBlock
 
 Exclusivity = Literal["auto", "lp", "milp"]
 
 
 @dataclass(frozen=True)
-class Rows:
-    """A family of constraints ``lower <= A x <= upper`` as COO triplets."""
-
-    name: str
-    row: np.ndarray
-    col: np.ndarray
-    value: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.lower.shape[0])
-
-
-@dataclass(frozen=True)
 class CommunityLp:
-    """The assembled model, ready for :func:`v2b.community.solver.solve`."""
+    """The assembled model, ready for :func:`v2b.community.solver.solve`.
 
+    Parameters
+    ----------
+    lp : LinearProgram
+        The model; its ``integrality`` marks the direction binaries (None without any).
+    layout : Layout
+        Where each variable block lives in ``lp``'s columns.
+    community : bool
+        Community (True) or individual (False) management.
+    """
+
+    lp: LinearProgram
     layout: Layout
     community: bool
-    cost: np.ndarray
-    offset: float
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    matrix: sp.csc_matrix
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    row_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-    @property
-    def is_mip(self) -> bool:
-        return self.layout.direction_cells.shape[0] > 0
 
 
 def simultaneity_unprofitable(tariffs: Tariffs, community: bool) -> np.ndarray:
@@ -94,7 +79,7 @@ def direction_cells(inputs: CommunityInputs, community: bool, mode: Exclusivity)
     return (np.arange(n_b)[:, None] * n_h + slots[None, :]).ravel()
 
 
-def building_balance(lay: Layout, net_kw: np.ndarray, ev_cell: np.ndarray) -> Rows:
+def building_balance(lay: Layout, net_kw: np.ndarray, ev_cell: np.ndarray) -> RowBlock:
     """Per building and slot: imports - exports = net load + EV charging - discharging (Eq. 2).
 
     ``grid_import - grid_export + comm_import - comm_export - sum P^+ + sum P^- = L``.
@@ -109,20 +94,20 @@ def building_balance(lay: Layout, net_kw: np.ndarray, ev_cell: np.ndarray) -> Ro
     )
     value = np.concatenate([np.full(lay.n_cells, s) for s in signs] + [-np.ones(m), np.ones(m)])
     rhs = net_kw.ravel()
-    return Rows("building_balance", row, col, value, rhs, rhs.copy())
+    return RowBlock("building_balance", row, col, value, rhs, rhs.copy())
 
 
-def community_balance(lay: Layout) -> Rows:
+def community_balance(lay: Layout) -> RowBlock:
     """Per slot, flows to and from the community cancel (Eq. 12)."""
     slot = np.tile(np.arange(lay.n_slots), lay.n_buildings)
     row = np.concatenate([slot, slot])
     col = np.concatenate([lay.cols("comm_import"), lay.cols("comm_export")])
     value = np.concatenate([np.ones(lay.n_cells), -np.ones(lay.n_cells)])
     zero = np.zeros(lay.n_slots)
-    return Rows("community_balance", row, col, value, zero, zero.copy())
+    return RowBlock("community_balance", row, col, value, zero, zero.copy())
 
 
-def charger_time(lay: Layout, charge_kw: np.ndarray, discharge_kw: np.ndarray) -> Rows:
+def charger_time(lay: Layout, charge_kw: np.ndarray, discharge_kw: np.ndarray) -> RowBlock:
     """Per EV-slot, charging plus discharging time fits in the parked time (Eq. 9).
 
     ``P^+ / P^+_max + P^- / P^-_max <= parked share``: the charger can split a slot
@@ -134,10 +119,10 @@ def charger_time(lay: Layout, charge_kw: np.ndarray, discharge_kw: np.ndarray) -
     col = np.concatenate([lay.cols("ev_charge"), lay.cols("ev_discharge")])
     session = lay.ev_session
     value = np.concatenate([1.0 / charge_kw[session], 1.0 / discharge_kw[session]])
-    return Rows("charger_time", row, col, value, np.full(k.shape[0], -np.inf), lay.ev_fraction)
+    return RowBlock("charger_time", row, col, value, np.full(k.shape[0], -np.inf), lay.ev_fraction)
 
 
-def battery_energy(lay: Layout, slot_h: float, efficiency: np.ndarray) -> Rows:
+def battery_energy(lay: Layout, slot_h: float, efficiency: np.ndarray) -> RowBlock:
     """Battery energy above arrival, slot by slot (Eqs. 6-7 stated in energy).
 
     ``e_k - e_(k-1) - eta dt P^+_k + dt / eta P^-_k = 0`` with ``e_(-1) = 0``;
@@ -159,15 +144,15 @@ def battery_energy(lay: Layout, slot_h: float, efficiency: np.ndarray) -> Rows:
         np.ones(m), -np.ones(prev.shape[0]), -eta * slot_h, slot_h / eta,
     ])
     zero = np.zeros(m)
-    return Rows("battery_energy", row, col, value, zero, zero.copy())
+    return RowBlock("battery_energy", row, col, value, zero, zero.copy())
 
 
-def discharge_allowance(lay: Layout, slot_h: float, inputs: CommunityInputs) -> Rows:
+def discharge_allowance(lay: Layout, slot_h: float, inputs: CommunityInputs) -> RowBlock:
     """Per session, discharged energy within the allowed time, ``t_T^- <= t_R^-`` (Eq. 7)."""
     evs = inputs.evs
     value = np.full(lay.n_ev_slots, slot_h)
     upper = evs.discharge_kw * evs.discharge_h
-    return Rows(
+    return RowBlock(
         "discharge_allowance", lay.ev_session.copy(), lay.cols("ev_discharge"), value,
         np.full(len(evs), -np.inf), upper,
     )
@@ -175,7 +160,7 @@ def discharge_allowance(lay: Layout, slot_h: float, inputs: CommunityInputs) -> 
 
 def no_discharge_export(
     lay: Layout, net_kw: np.ndarray, ev_cell: np.ndarray, may_discharge: np.ndarray
-) -> Rows:
+) -> RowBlock:
     """EV energy is never exported (paper Section I.C).
 
     In slots with net load >= 0 the EVs discharge at most what the building and its
@@ -190,10 +175,10 @@ def no_discharge_export(
     col = np.concatenate([lay.cols("ev_charge", k), lay.cols("ev_discharge", k)])
     value = np.concatenate([np.ones(k.shape[0]), -np.ones(k.shape[0])])
     lower = -net_kw.ravel()[cells]
-    return Rows("no_discharge_export", row, col, value, lower, np.full(cells.shape[0], np.inf))
+    return RowBlock("no_discharge_export", row, col, value, lower, np.full(cells.shape[0], np.inf))
 
 
-def direction(lay: Layout, import_cap_kw: np.ndarray, export_cap_kw: np.ndarray) -> Rows:
+def direction(lay: Layout, import_cap_kw: np.ndarray, export_cap_kw: np.ndarray) -> RowBlock:
     """Eqs. (10)-(11) with one binary per cell that needs it (import z = 1, export z = 0).
 
     ``grid_import + comm_import <= M_in z`` and ``grid_export + comm_export <= M_out (1 - z)``:
@@ -213,7 +198,7 @@ def direction(lay: Layout, import_cap_kw: np.ndarray, export_cap_kw: np.ndarray)
     value = np.concatenate([np.ones(k), np.ones(k), -cap_in, np.ones(k), np.ones(k), cap_out])
     lower = np.full(2 * k, -np.inf)
     upper = np.concatenate([np.zeros(k), cap_out])
-    return Rows("direction", row, col, value, lower, upper)
+    return RowBlock("direction", row, col, value, lower, upper)
 
 
 def build_lp(
@@ -236,7 +221,7 @@ def build_lp(
     Returns
     -------
     CommunityLp
-        Minimising ``cost @ x + offset`` is Eq. (1): total electricity cost minus EV revenue.
+        Minimising ``lp.cost @ x + lp.offset`` is Eq. (1): total electricity cost minus EV revenue.
     """
     evs, dt = inputs.evs, inputs.slot_h
     session, slot, fraction = parked_fraction(
@@ -287,26 +272,10 @@ def build_lp(
         cap_in = np.maximum(net.ravel(), 0.0) + ev_in
         cap_out = np.maximum(-net.ravel(), 0.0) + ev_out
         families.append(direction(lay, cap_in, cap_out))
-    matrix, row_lower, row_upper, ranges = _stack(families, lay.n_cols)
-    return CommunityLp(
-        layout=lay, community=community, cost=cost, offset=-float(constant.sum()),
-        col_lower=lower, col_upper=upper, matrix=matrix, row_lower=row_lower,
-        row_upper=row_upper, row_ranges=ranges,
-    )
+    integrality = None
+    if lay.direction_cells.size:
+        integrality = np.zeros(lay.n_cols, dtype=np.int32)
+        integrality[lay.cols("direction")] = 1
+    lp = stack(families, cost, -float(constant.sum()), lower, upper, integrality)
+    return CommunityLp(lp=lp, layout=lay, community=community)
 
-
-def _stack(
-    families: list[Rows], n_cols: int
-) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
-    offsets = np.cumsum([0] + [f.n_rows for f in families])
-    row = np.concatenate([f.row + off for f, off in zip(families, offsets[:-1], strict=True)])
-    col = np.concatenate([f.col for f in families])
-    value = np.concatenate([f.value for f in families])
-    n_rows = int(offsets[-1])
-    matrix = sp.csc_matrix((value, (row, col)), shape=(n_rows, n_cols))
-    ranges = {
-        f.name: (int(a), int(b)) for f, a, b in zip(families, offsets[:-1], offsets[1:], strict=True)
-    }
-    lower = np.concatenate([f.lower for f in families])
-    upper = np.concatenate([f.upper for f in families])
-    return matrix, lower, upper, ranges

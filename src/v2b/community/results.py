@@ -106,7 +106,7 @@ def clearing_tariffs(
     n = inputs.n_slots
     if not model.community:
         return np.full(n, np.nan), np.full(n, np.nan)
-    first, last = model.row_ranges["community_balance"]
+    first, last = model.lp.row_ranges["community_balance"]
     value = solution.row_dual[first:last] / inputs.slot_h
     traded = flows["comm_import"].sum(axis=0) > TRADE_TOL_KW
     clearing_import = np.where(traded, reference_import - value, np.nan)

@@ -30,6 +30,8 @@ class LpResult:
 
     ``optimal`` is true only for HiGHS's ``kOptimal``; ``x`` and ``objective``
     are then the solution (objective includes the LP's constant offset).
+    ``row_dual`` (per row, objective units per row unit) is filled only when
+    asked for and the model is an optimal LP.
     """
 
     status: str
@@ -38,6 +40,7 @@ class LpResult:
     objective: float
     seconds: float
     iterations: int
+    row_dual: np.ndarray | None = None
 
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -102,8 +105,12 @@ class HighsSolver:
             raise SolverSetupError(f"HiGHS rejected a model with {lp.n_cols} columns, {lp.n_rows} rows")
         self._loaded = True
 
-    def run(self, time_limit_s: float | None = None) -> LpResult:
-        """Solve the loaded model, warm from the current basis if there is one."""
+    def run(self, time_limit_s: float | None = None, row_duals: bool = False) -> LpResult:
+        """Solve the loaded model, warm from the current basis if there is one.
+
+        ``row_duals``: also return the row duals (an optimal LP only; a MILP has none,
+        see :meth:`solve_with_duals`).
+        """
         self.set_option("time_limit", float(time_limit_s) if time_limit_s else np.inf)
         start = time.perf_counter()
         run_status = self._h.run()
@@ -111,7 +118,13 @@ class HighsSolver:
         model_status = self._h.getModelStatus()
         info = self._h.getInfo()
         optimal = run_status != highspy.HighsStatus.kError and model_status == _MODEL.kOptimal
-        x = np.asarray(self._h.getSolution().col_value) if optimal else None
+        solution = self._h.getSolution() if optimal else None
+        x = np.asarray(solution.col_value) if optimal else None
+        row_dual = (
+            np.asarray(solution.row_dual)
+            if optimal and row_duals and solution.dual_valid
+            else None
+        )
         return LpResult(
             status=self._h.modelStatusToString(model_status),
             optimal=optimal,
@@ -119,12 +132,29 @@ class HighsSolver:
             objective=float(info.objective_function_value) if optimal else np.nan,
             seconds=seconds,
             iterations=int(max(info.simplex_iteration_count, 0)),
+            row_dual=row_dual,
         )
 
-    def solve(self, lp: LinearProgram, time_limit_s: float | None = None) -> LpResult:
-        """Load ``lp`` and solve it (cold)."""
+    def solve(
+        self, lp: LinearProgram, time_limit_s: float | None = None, row_duals: bool = False
+    ) -> LpResult:
+        """Load ``lp`` and solve it (cold); ``row_duals`` as in :meth:`run`."""
         self.load(lp)
-        return self.run(time_limit_s)
+        return self.run(time_limit_s, row_duals)
+
+    def solve_with_duals(self, lp: LinearProgram, time_limit_s: float | None = None) -> LpResult:
+        """Solve ``lp`` and return its row duals, also for a MILP.
+
+        A MILP is solved first; its integers are then fixed at the optimum
+        (:meth:`LinearProgram.with_integers_fixed`) and the LP solved again: its
+        ``x`` and ``row_dual`` are returned (same objective, up to tolerances).
+        ``time_limit_s`` applies to each solve [s]. A non-optimal MILP result is
+        returned as is, without duals.
+        """
+        result = self.solve(lp, time_limit_s, row_duals=not lp.is_mip)
+        if not lp.is_mip or not result.optimal:
+            return result
+        return self.solve(lp.with_integers_fixed(result.x), time_limit_s, row_duals=True)
 
     def set_basis(self, basis: highspy.HighsBasis) -> bool:
         """Start the next solve from ``basis`` (an alien one is completed by HiGHS).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +39,42 @@ class LinearProgram:
     def n_rows(self) -> int:
         return int(self.row_lower.size)
 
+    @property
+    def is_mip(self) -> bool:
+        """Whether some column is integer."""
+        return self.integrality is not None and bool(np.any(self.integrality))
+
+    def restrict(self, cols: np.ndarray, rows: np.ndarray) -> LinearProgram:
+        """The sub-problem on columns ``cols`` and rows ``rows`` (indices into this LP).
+
+        Meant for a part that shares no row with the rest (:mod:`v2b.opt.parts`),
+        whose optimum is then the restriction of this LP's optimum. The constant
+        offset stays with the whole model (the part's is 0) and ``row_ranges`` are dropped.
+        """
+        return LinearProgram(
+            cost=self.cost[cols],
+            offset=0.0,
+            col_lower=self.col_lower[cols],
+            col_upper=self.col_upper[cols],
+            matrix=self.matrix[rows][:, cols].tocsc(),
+            row_lower=self.row_lower[rows],
+            row_upper=self.row_upper[rows],
+            integrality=None if self.integrality is None else self.integrality[cols],
+        )
+
+    def with_integers_fixed(self, x: np.ndarray) -> LinearProgram:
+        """This LP with every integer column fixed at ``round(x)`` and no integrality.
+
+        Solving it after the MILP gives the row duals of the MILP optimum's LP
+        (a MILP has none), e.g. market-clearing prices.
+        """
+        if not self.is_mip:
+            return self
+        integer = self.integrality != 0
+        lower, upper = self.col_lower.copy(), self.col_upper.copy()
+        lower[integer] = upper[integer] = np.round(np.asarray(x)[integer])
+        return replace(self, col_lower=lower, col_upper=upper, integrality=None)
+
 
 def stack(
     row_blocks: list[RowBlock],
@@ -46,8 +82,9 @@ def stack(
     offset: float,
     col_lower: np.ndarray,
     col_upper: np.ndarray,
+    integrality: np.ndarray | None = None,
 ) -> LinearProgram:
-    """One CSC matrix from row blocks, in order."""
+    """One CSC matrix from row blocks, in order; ``integrality`` as in :class:`LinearProgram`."""
     starts = np.cumsum([0] + [b.n_rows for b in row_blocks])
     rows = np.concatenate([b.row + s for b, s in zip(row_blocks, starts[:-1], strict=True)])
     cols = np.concatenate([b.col for b in row_blocks])
@@ -61,6 +98,7 @@ def stack(
         matrix=matrix,
         row_lower=np.concatenate([b.lower for b in row_blocks]),
         row_upper=np.concatenate([b.upper for b in row_blocks]),
+        integrality=integrality,
         row_ranges={
             b.name: (int(s), int(s + b.n_rows))
             for b, s in zip(row_blocks, starts[:-1], strict=True)
