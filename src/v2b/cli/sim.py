@@ -208,12 +208,13 @@ def compare(
     shown = shown_columns(table)
     parts = (("money (paper Table 1 columns)", shown[:4]), ("energy, runtime, gap", shown[4:]))
     for title, columns in parts:
-        view = Table(title=f"{site}: {episodes} test episode(s), mean ± std — {title}")
+        length = f" of {days} day(s), costs per episode" if days else ""
+        view = Table(title=f"{site}: {episodes} test episode(s){length}, mean ± std — {title}")
         view.add_column("policy", no_wrap=True)
         for col in columns:
             view.add_column(col.title, justify="right")
         for _, row in table.iterrows():
-            view.add_row(row["policy"], *(cell(row, c) for c in columns))
+            view.add_row(row["policy"], *(cell(row, c).replace(" ± ", "\n± ") for c in columns))
         console.print(view)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
