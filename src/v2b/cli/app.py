@@ -7,8 +7,8 @@ import typer
 app = typer.Typer(
     name="v2b",
     help=(
-        "Vehicle-to-building charging: simulate sites, compare policies, negotiate EV flexibility "
-        "(CONSENT) and optimise renewable building communities.\n\n"
+        "Vehicle-to-building charging: simulate sites, compare charging policies (CONSENT's "
+        "MC-MPC and baselines) and optimise renewable building communities.\n\n"
         "Start with `v2b compare` (every policy on the default site), `v2b simulate --help` for one "
         "run, `v2b sites` for the bundled sites."
     ),

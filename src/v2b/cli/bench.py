@@ -80,8 +80,11 @@ def bench(
         ),
     ] = 0,
 ) -> None:
-    """Time the smart-charging controller: per-decision time at 10 and 30 futures (cold and
-    warm), pricing one arrival's options, one month, peak memory and growth with the site's size."""
+    """Time the smart-charging controller on this machine.
+
+    Per-decision time at 10 and 30 futures (cold and warm), pricing one arrival's
+    options, one test month, peak memory, and growth with arrivals and chargers.
+    """
     from v2b import bench as bench_lib
 
     say = lambda m: err_console.print(f"[dim]{m}[/]")  # noqa: E731

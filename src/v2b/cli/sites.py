@@ -17,8 +17,11 @@ app.add_typer(site_app, name="site")
 
 @app.command()
 def sites() -> None:
-    """List the bundled sites. Use `v2b site show NAME` for details, or pass your
-    own file anywhere a site is asked for: --site path/to/site.toml."""
+    """List the bundled sites.
+
+    Use `v2b site show NAME` for details, or pass your own file anywhere a site is
+    asked for: --site path/to/site.toml.
+    """
     table = Table(title="bundled sites")
     table.add_column("name")
     table.add_column("chargers", justify="right")
