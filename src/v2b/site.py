@@ -35,7 +35,10 @@ class ChargerGroup(_Model):
     """``count`` identical chargers.
 
     ``min_kw`` is negative for a bidirectional charger (its largest discharge
-    power at the charger) and 0 for a unidirectional one.
+    power at the charger) and 0 for a unidirectional one. ``min_charge_kw`` is the
+    hardware's lowest non-zero charging power (e.g. 6 A on J1772): set-points
+    between 0 and it deliver nothing, and optimising controllers switch to their
+    MILP mode.
     """
 
     count: int = Field(ge=1, le=10_000)
@@ -46,10 +49,16 @@ class ChargerGroup(_Model):
     charge_efficiency: float = Field(default=0.95, gt=0, le=1)
     discharge_efficiency: float = Field(default=0.95, gt=0, le=1)
     controllable: bool = True
+    min_charge_kw: float = Field(default=0.0, ge=0, le=1000)
     id_prefix: str | None = Field(default=None, min_length=1, max_length=8)
 
     @model_validator(mode="after")
     def _direction_matches_min(self) -> ChargerGroup:
+        if self.min_charge_kw > self.max_kw:
+            raise ValueError(
+                f"min_charge_kw={self.min_charge_kw} exceeds max_kw={self.max_kw}: the lowest "
+                "non-zero charging power must lie in [0, max_kw]"
+            )
         if self.kind == "unidirectional" and self.min_kw != 0:
             raise ValueError(
                 f"min_kw={self.min_kw} but a unidirectional charger cannot discharge: use 0"
@@ -219,6 +228,7 @@ class Charger(_Model):
     charge_efficiency: float
     discharge_efficiency: float
     controllable: bool
+    min_charge_kw: float = 0.0
 
     @property
     def bidirectional(self) -> bool:
@@ -259,6 +269,7 @@ class Site(_Model):
                         charge_efficiency=group.charge_efficiency,
                         discharge_efficiency=group.discharge_efficiency,
                         controllable=group.controllable,
+                        min_charge_kw=group.min_charge_kw,
                     )
                 )
         return tuple(out)
@@ -285,6 +296,7 @@ class ChargerArrays:
         self.charge_efficiency = np.array([c.charge_efficiency for c in chargers])
         self.discharge_efficiency = np.array([c.discharge_efficiency for c in chargers])
         self.controllable = np.array([c.controllable for c in chargers])
+        self.min_charge_kw = np.array([c.min_charge_kw for c in chargers])
         self.bidirectional = self.min_kw < 0
 
     @classmethod

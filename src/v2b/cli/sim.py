@@ -60,6 +60,14 @@ OpenV2BOpt = Annotated[
         "instead of a site episode, to compare with that simulator on the same input.",
     ),
 ]
+MilpOpt = Annotated[
+    bool,
+    typer.Option(
+        "--milp",
+        help="Optimising controllers solve with integers (on/off charging); automatic when a "
+        "site's chargers have a min_charge_kw.",
+    ),
+]
 BudgetOpt = Annotated[
     float | None,
     typer.Option(
@@ -83,8 +91,8 @@ def _print_skips(spec: RunSpec, site_arg: str) -> None:
             err_console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
-def _policy_options(scenarios: int | None, budget: float | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
+def _policy_options(scenarios: int | None, budget: float | None, milp: bool = False) -> dict[str, Any]:
+    options: dict[str, Any] = {"milp": True} if milp else {}
     if scenarios is not None:
         options["scenarios"] = scenarios
     if budget is not None:
@@ -103,6 +111,7 @@ def simulate(
     replay: ReplayOpt = False,
     scenarios: ScenariosOpt = None,
     solve_budget_s: BudgetOpt = None,
+    milp: MilpOpt = False,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -122,7 +131,7 @@ def simulate(
             seed=seed,
             days=days,
             replay=replay,
-            options=_policy_options(scenarios, solve_budget_s),
+            options=_policy_options(scenarios, solve_budget_s, milp),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -168,6 +177,7 @@ def compare(
     replay: ReplayOpt = False,
     scenarios: ScenariosOpt = None,
     solve_budget_s: BudgetOpt = None,
+    milp: MilpOpt = False,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -188,7 +198,7 @@ def compare(
         names = policies.split(",") if policies else list(POLICIES)
         for name in names:
             make_policy(name)
-        options = _policy_options(scenarios, solve_budget_s)
+        options = _policy_options(scenarios, solve_budget_s, milp)
         source = str(openv2b) if openv2b else None
         episodes = 1 if source else episodes
         specs = [

@@ -66,7 +66,9 @@ def show(
 
 def _chargers(site: Site) -> Table:
     table = Table(title="chargers")
-    for col in ("count", "kind", "level", "max kW", "min kW", "η charge", "η discharge", "controllable"):
+    cols = ("count", "kind", "level", "max kW", "min kW", "min charge kW", "η charge", "η discharge",
+            "controllable")
+    for col in cols:
         table.add_column(col)
     for g in site.chargers:
         table.add_row(
@@ -75,6 +77,7 @@ def _chargers(site: Site) -> Table:
             g.level,
             f"{g.max_kw:g}",
             f"{g.min_kw:g}",
+            f"{g.min_charge_kw:g}",
             f"{g.charge_efficiency:g}",
             f"{g.discharge_efficiency:g}",
             "yes" if g.controllable else "no (full power)",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from v2b.opt.highs import HighsSolver
 from v2b.opt.integer import with_integers
 from v2b.opt.problem import ChargingProblem, problem_from_observation
 from v2b.opt.warm import WarmState, save_state
+from v2b.site import Site
 from v2b.timegrid import SLOTS_PER_DAY
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,18 @@ SOLVER_OPTIONS = {"presolve": "off"}
 def persistence_future(obs: Observation) -> Future:
     """The current load held to the end of the day, no arrivals (used without a pool)."""
     return Future(np.full(SLOTS_PER_DAY - obs.slot_of_day, obs.building_kw), ())
+
+
+def site_integer_needs(options: MpcOptions, site: Site) -> MpcOptions:
+    """Switch to the MILP mode when the site's chargers have a minimum charging power.
+
+    Chargers may differ; the MILP then uses the largest minimum, which is
+    conservative: any power it plans clears every charger's minimum.
+    """
+    site_min = float(site.charger_arrays.min_charge_kw.max(initial=0.0))
+    if site_min <= options.min_charge_kw:
+        return options
+    return replace(options, milp=True, min_charge_kw=site_min)
 
 
 class SmartCharging(Policy):
@@ -49,7 +63,9 @@ class SmartCharging(Policy):
 
     def reset(self, ctx: PolicyContext) -> None:
         super().reset(ctx)
-        self.options = MpcOptions.from_dict(ctx.options, self.default_scenarios)
+        self.options = site_integer_needs(
+            MpcOptions.from_dict(ctx.options, self.default_scenarios), ctx.site
+        )
         self._solver = HighsSolver(SOLVER_OPTIONS)
         self._counts = {"solver_fallbacks": 0, "solver_failures": 0, "lp_solves": 0}
         self._lp_seconds: list[float] = []
@@ -145,6 +161,7 @@ class SmartCharging(Policy):
         return {
             **self._counts,
             "lp_seconds_median": float(np.median(lp)) if lp.size else 0.0,
+            "solver_mode": "milp" if self.options.milp else "lp",
         }
 
 

@@ -91,9 +91,12 @@ def enforce(
 
     Non-finite requests count as 0; uncontrolled chargers draw their full
     feasible power while connected; everything is clipped to
-    :func:`power_bounds_kw`; then :func:`limit_export` applies.
+    :func:`power_bounds_kw`; charging below a charger's ``min_charge_kw``
+    delivers nothing; then :func:`limit_export` applies.
     """
     lo, hi = power_bounds_kw(energy_kwh, battery_kwh, floor_kwh, occupied, chargers, battery)
     asked = np.where(np.isfinite(requested_kw), requested_kw, 0.0)
     asked = np.where(chargers.controllable, asked, hi)
-    return limit_export(np.clip(asked, lo, hi), building_kw)
+    power = np.clip(asked, lo, hi)
+    power = np.where((power > 0) & (power < chargers.min_charge_kw - 1e-9), 0.0, power)
+    return limit_export(power, building_kw)
