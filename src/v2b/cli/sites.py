@@ -66,10 +66,9 @@ def show(
 
 def _chargers(site: Site) -> Table:
     table = Table(title="chargers")
-    cols = ("count", "kind", "level", "max kW", "min kW", "min charge kW", "η charge", "η discharge",
-            "controllable")
+    cols = ("n", "kind", "level", "max kW", "min kW", "min chg kW", "η chg", "η dis", "control")
     for col in cols:
-        table.add_column(col)
+        table.add_column(col, min_width=13 if col == "kind" else None)
     for g in site.chargers:
         table.add_row(
             str(g.count),
@@ -80,7 +79,7 @@ def _chargers(site: Site) -> Table:
             f"{g.min_charge_kw:g}",
             f"{g.charge_efficiency:g}",
             f"{g.discharge_efficiency:g}",
-            "yes" if g.controllable else "no (full power)",
+            "yes" if g.controllable else "no: full power",
         )
     return table
 
