@@ -65,21 +65,15 @@ def show(
 
 
 def _chargers(site: Site) -> Table:
-    table = Table(title="chargers")
-    cols = ("n", "kind", "level", "max kW", "min kW", "min chg kW", "η chg", "η dis", "control")
-    for col in cols:
-        table.add_column(col, min_width=13 if col == "kind" else None)
+    table = Table(title="chargers", show_header=False)
     for g in site.chargers:
+        power = f"{g.min_kw:g}..{g.max_kw:g} kW"
+        if g.min_charge_kw > 0:
+            power += f", charging at >= {g.min_charge_kw:g} kW or not at all"
+        control = "controllable" if g.controllable else "uncontrolled (full power)"
         table.add_row(
-            str(g.count),
-            g.kind,
-            g.level,
-            f"{g.max_kw:g}",
-            f"{g.min_kw:g}",
-            f"{g.min_charge_kw:g}",
-            f"{g.charge_efficiency:g}",
-            f"{g.discharge_efficiency:g}",
-            "yes" if g.controllable else "no: full power",
+            f"{g.count} × {g.kind} {g.level}",
+            f"{power}; η charge {g.charge_efficiency:g} / discharge {g.discharge_efficiency:g}; {control}",
         )
     return table
 
