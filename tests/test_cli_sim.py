@@ -117,3 +117,13 @@ def test_compare_prints_a_table_and_writes_results(tmp_path):
     table = (tmp_path / "table.md").read_text()
     assert "| uncontrolled |" in table and "Gap to oracle (%)" in table
     assert "| oracle |" in table and "0.00 ± 0.00 |\n" in table.split("| oracle |")[1]
+
+
+def test_simulate_replay_month(tmp_path):
+    out = tmp_path / "replay"
+    result = invoke("simulate", "--policy", "edf", "--replay", "--episode", "2", "--days", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["episode_kind"] == "replay" and summary["users"] > 0
+    result = invoke("simulate", "--policy", "edf", "--replay", "--episode", "99", "--out", str(out))
+    assert result.exit_code == 2 and "replay month 99 does not exist" in result.output
