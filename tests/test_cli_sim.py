@@ -121,7 +121,9 @@ def test_compare_prints_a_table_and_writes_results(tmp_path):
 
 def test_simulate_replay_month(tmp_path):
     out = tmp_path / "replay"
-    result = invoke("simulate", "--policy", "edf", "--replay", "--episode", "2", "--days", "2", "--out", str(out))
+    result = invoke(
+        "simulate", "--policy", "edf", "--replay", "--episode", "2", "--days", "2", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["episode_kind"] == "replay" and summary["users"] > 0
