@@ -129,3 +129,18 @@ def test_simulate_replay_month(tmp_path):
     assert summary["episode_kind"] == "replay" and summary["users"] > 0
     result = invoke("simulate", "--policy", "edf", "--replay", "--episode", "99", "--out", str(out))
     assert result.exit_code == 2 and "replay month 99 does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("compare", "--episodes", "999", "--policies", "edf"), "test episode 998 does not exist"),
+        (("simulate", "--policy", "edf", "--days", "1", "--out", "/dev/null/x"), "Not a directory"),
+        (("simulate", "--policy", "smart", "--scenarios", "0", "--days", "1", "--out", "/tmp/v2b-x"),
+         "scenarios=0 is outside the allowed range"),
+    ],
+)
+def test_more_user_errors_are_messages(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

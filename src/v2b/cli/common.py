@@ -25,10 +25,11 @@ err_console = Console(stderr=True)
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a user-input error into a one-paragraph message and exit status 2."""
+    """Turn a user-input error (bad value, file that cannot be read or written) into a
+    one-paragraph message and exit status 2."""
     try:
         yield
-    except (UserError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+    except (UserError, OSError) as err:
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
 

@@ -15,7 +15,7 @@ from v2b.cli.common import console, err_console, progress, user_errors
 from v2b.control.registry import POLICIES, make_policy
 from v2b.data.openv2b import read_openv2b
 from v2b.experiments.outputs import write_run
-from v2b.experiments.runner import RunSpec, default_workers, run, run_many
+from v2b.experiments.runner import RunSpec, default_workers, episode_for, run, run_many
 from v2b.experiments.table import aggregate, cell, flatten, shown_columns, to_markdown, with_oracle_gap
 from v2b.scenarios import site_scenarios
 from v2b.site import load_site
@@ -171,7 +171,7 @@ def compare(
         str | None,
         typer.Option(help="Comma-separated policy names (default: every registered policy)."),
     ] = None,
-    episodes: Annotated[int, typer.Option(help="How many test episodes (0..N-1) to run.")] = 3,
+    episodes: Annotated[int, typer.Option(min=1, help="How many test episodes (0..N-1) to run.")] = 3,
     seed: SeedOpt = 1,
     days: DaysOpt = None,
     replay: ReplayOpt = False,
@@ -181,7 +181,7 @@ def compare(
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
-        int, typer.Option(help="Worker processes (1 runs in this process).")
+        int, typer.Option(min=1, help="Worker processes (1 runs in this process).")
     ] = default_workers(),
     out: Annotated[
         Path | None,
@@ -206,7 +206,8 @@ def compare(
             for name in names
             for ep in range(episodes)
         ]
-        load_site(site)
+        if not source:  # fail before hours of work, not after
+            episode_for(load_site(site), episodes - 1, replay, days, skip_invalid)
         _print_skips(specs[0], site)
         with progress() as bar:
             task = bar.add_task("simulating", total=len(specs))
