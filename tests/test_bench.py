@@ -75,7 +75,6 @@ def test_cli_unknown_site_is_a_user_error():
     assert "no-such-site" in result.output
 
 
-@pytest.mark.slow
 def test_quick_bench_reports_every_key():
     data = bench.run_bench(quick=True)
     assert set(data) >= REQUIRED
