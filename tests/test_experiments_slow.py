@@ -1,0 +1,28 @@
+"""Whole-month experiments (slow: run with ``python -m pytest -m slow``).
+
+These check the claims of ``docs/results.md`` on full test months rather than
+short episodes: the MC-MPC controller beats the heuristics and comes within a
+few percent of the perfect-foresight bound.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from v2b.experiments.runner import RunSpec, run_many
+from v2b.experiments.table import with_oracle_gap
+
+pytestmark = pytest.mark.slow
+
+
+def test_smart_beats_heuristics_and_nears_the_oracle_on_whole_months():
+    policies = ("uncontrolled", "edf", "llf", "smart", "oracle")
+    specs = [RunSpec("santa-clara-office", p, ep, seed=1) for p in policies for ep in (0, 1)]
+    summaries = with_oracle_gap(run_many(specs, workers=2))
+    cost = {(s["policy"], s["episode"]): s["building_cost_usd"] for s in summaries}
+    gap = {(s["policy"], s["episode"]): s["gap_to_oracle"] for s in summaries}
+    for ep in (0, 1):
+        for heuristic in ("uncontrolled", "edf", "llf"):
+            assert cost[("smart", ep)] < cost[(heuristic, ep)]
+        assert 0.0 <= gap[("smart", ep)] < 0.03
+        assert all(s["solver_failures"] == 0 for s in summaries if s["policy"] == "smart")
