@@ -144,3 +144,11 @@ def test_more_user_errors_are_messages(args, message):
     result = invoke(*args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_python_dash_m_runs_the_same_cli():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "v2b", "policies"], capture_output=True, text=True)
+    assert out.returncode == 0 and "smart" in out.stdout
