@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from helpers import tiny_site
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import tiny_site
 from v2b.sim import physics
 from v2b.site import site_from_dict
 
