@@ -276,7 +276,7 @@ class Site(_Model):
 
     @cached_property
     def charger_arrays(self) -> ChargerArrays:
-        return ChargerArrays.from_chargers(self.charger_list)
+        return ChargerArrays(self.charger_list)
 
     def resolve(self, path: str) -> Path:
         """A data path from the site file, relative to the file's directory."""
@@ -298,10 +298,6 @@ class ChargerArrays:
         self.controllable = np.array([c.controllable for c in chargers])
         self.min_charge_kw = np.array([c.min_charge_kw for c in chargers])
         self.bidirectional = self.min_kw < 0
-
-    @classmethod
-    def from_chargers(cls, chargers: tuple[Charger, ...]) -> ChargerArrays:
-        return cls(chargers)
 
     def __len__(self) -> int:
         return len(self.ids)
