@@ -170,9 +170,20 @@ class Battery(_Model):
 
     def charge_fraction(self, soc: np.ndarray | float) -> np.ndarray:
         """Charge limit as a fraction of charger power at ``soc`` (vectorised)."""
-        slopes, intercepts = self.segments()
-        soc = np.asarray(soc, dtype=float)
-        return np.clip(np.min(slopes * soc[..., None] + intercepts, axis=-1), 0.0, 1.0)
+        return curve_fraction(soc, *self.segments())
+
+
+def curve_fraction(soc: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """Concave charge curve ``min_s a_s * soc + b_s`` clipped to [0, 1] (vectorised).
+
+    Parameters
+    ----------
+    soc : ndarray
+        State of charge [-].
+    slopes, intercepts : ndarray
+        Segments from :meth:`Battery.segments`.
+    """
+    return np.clip(np.min(slopes * np.asarray(soc, dtype=float)[..., None] + intercepts, axis=-1), 0.0, 1.0)
 
 
 class LoadSource(_Model):

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2b.opt.problem import ChargingProblem
-from v2b.opt.units import charge_fraction, reachable_energy_kwh
+from v2b.opt.units import reachable_energy_kwh
+from v2b.site import curve_fraction
 
 _TOL = 1e-9
 
@@ -114,7 +115,7 @@ def build_layout(problem: ChargingProblem) -> Layout:
 
     # Charge limit: rating x presence, and the curve at the known energy of the first block.
     cap = np.maximum(units.battery_kwh[u], _TOL)
-    first_frac = charge_fraction(
+    first_frac = curve_fraction(
         units.energy_kwh[u] / cap, problem.curve_slopes, problem.curve_intercepts
     )
     c_upper = units.max_kw[u] * frac * np.where(first, first_frac, 1.0)

@@ -27,8 +27,7 @@ from v2b.interface import ArrivalRequest, Future, Observation
 from v2b.opt.highs import HighsSolver, LpResult
 from v2b.opt.lp import LinearProgram, assemble
 from v2b.opt.problem import problem_from_observation
-from v2b.opt.units import charge_fraction
-from v2b.site import Site
+from v2b.site import Site, curve_fraction
 from v2b.timegrid import end_of_day
 
 
@@ -137,7 +136,7 @@ class ArrivalPricer:
         u = lay.pair_unit[pairs]
         cap = units.battery_kwh[u]
         self._curve_first = np.where(
-            first, charge_fraction(units.energy_kwh[u] / cap, problem.curve_slopes,
+            first, curve_fraction(units.energy_kwh[u] / cap, problem.curve_slopes,
                                    problem.curve_intercepts), 1.0)
         self._block = b
         with_u = np.flatnonzero(lay.col_u >= 0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from v2b.opt.grid import TimeGrid
+from v2b.site import curve_fraction
 from v2b.timegrid import SLOT_H
 
 
@@ -92,13 +93,6 @@ def session_idents(session_ids: list[str]) -> np.ndarray:
     return np.array([zlib.crc32(s.encode()) for s in session_ids], dtype=np.int64)
 
 
-def charge_fraction(
-    soc: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray
-) -> np.ndarray:
-    """Concave charge curve ``min_s a_s * soc + b_s`` clipped to [0, 1] (vectorised)."""
-    return np.clip(np.min(slopes * soc[..., None] + intercepts, axis=-1), 0.0, 1.0)
-
-
 def reachable_energy_kwh(
     units: Units, grid: TimeGrid, slopes: np.ndarray, intercepts: np.ndarray
 ) -> np.ndarray:
@@ -114,7 +108,7 @@ def reachable_energy_kwh(
     out[:, 0] = energy
     cap = np.maximum(units.battery_kwh, 1e-9)
     for b in range(grid.n_blocks):
-        frac = charge_fraction(energy / cap, slopes, intercepts)
+        frac = curve_fraction(energy / cap, slopes, intercepts)
         step = units.charge_efficiency * grid.dt_h[b] * units.max_kw * present[:, b] * frac
         energy = np.minimum(energy + step, np.maximum(units.battery_kwh, energy))
         out[:, b + 1] = energy
@@ -134,7 +128,7 @@ def full_power_kw(
     cap = np.maximum(units.battery_kwh, 1e-9)
     for t in range(horizon_slots):
         present = (units.start_slot <= t) & (t < units.end_slot)
-        curve_kw = units.max_kw * charge_fraction(energy / cap, slopes, intercepts)
+        curve_kw = units.max_kw * curve_fraction(energy / cap, slopes, intercepts)
         room_kw = np.maximum(units.battery_kwh - energy, 0.0) / (units.charge_efficiency * SLOT_H)
         p = np.where(present, np.minimum(curve_kw, room_kw), 0.0)
         out[:, t] = p

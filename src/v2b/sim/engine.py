@@ -24,11 +24,11 @@ from v2b.interface import (
     PolicyContext,
 )
 from v2b.sim import physics
-from v2b.sim.assignment import arrival_order, pick_charger, preference_order
+from v2b.sim.assignment import arrival_order, clip_departure_slot, pick_charger, preference_order
 from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
-from v2b.timegrid import SLOTS_PER_DAY, end_of_day
+from v2b.timegrid import SLOTS_PER_DAY
 from v2b.users.choice import Chooser, first_option
 
 
@@ -78,8 +78,7 @@ class _Plugged:
 
 def _clip_option(option: Option, s: Session) -> Option:
     """Keep a policy's offer physically meaningful: depart after arrival, by day end."""
-    last = end_of_day(s.arrival_slot)
-    departure = int(min(max(option.departure_slot, s.arrival_slot + 1), last))
+    departure = clip_departure_slot(s.arrival_slot, option.departure_slot)
     soc = float(min(max(option.soc_target, 0.0), 1.0))
     if departure == option.departure_slot and soc == option.soc_target:
         return option
