@@ -37,6 +37,7 @@ def observation(load_today_kw: np.ndarray, day: int, n_chargers: int = 15) -> Ob
         floor_kwh=zeros,
         arrival_slot=zeros - 1,
         departure_slot=zeros - 1,
+        departure_floor_kwh=zeros,
     )
 
 

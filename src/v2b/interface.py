@@ -30,7 +30,10 @@ class Observation:
     and including the current slot (the current 15-minute value is treated as
     known at decision time, as the CONSENT state s_k includes p^b_{t_k}).
     ``peak_so_far_kw`` is the month's highest metered 15-minute power before
-    ``slot`` (0 at the start of the month).
+    ``slot`` (0 at the start of the month). ``departure_floor_kwh`` is the
+    least energy each connected EV must leave with (its arrival energy where the
+    site returns V2B energy before departure, ``docs/model.md``, "Driver
+    protections"; else 0).
     """
 
     slot: int
@@ -47,6 +50,7 @@ class Observation:
     floor_kwh: np.ndarray
     arrival_slot: np.ndarray
     departure_slot: np.ndarray
+    departure_floor_kwh: np.ndarray
 
     @property
     def building_kw(self) -> float:
@@ -65,24 +69,49 @@ class ArrivalRequest:
 @dataclass(frozen=True)
 class Option:
     """One offer: the negotiated departure (exclusive slot) and target SoC, and
-    its price: ``payment_fixed_usd + price_per_kwh x delivered kWh``."""
+    its price ``payment_fixed_usd + price_per_kwh x kWh`` (:meth:`payment_usd`).
+
+    ``level`` is the flexibility level the option belongs to (0: the request as
+    is). Options priced by marginal utility also carry what the price was made of
+    (CONSENT Eq. 3): the expected energy cost of the option's charging and its
+    marginal utility U to the building (Eq. 2); both are NaN otherwise.
+    """
 
     name: str
     departure_slot: int
     soc_target: float
     payment_fixed_usd: float = 0.0
     price_per_kwh: float = 0.0
+    level: int = 0
+    energy_cost_usd: float = float("nan")
+    marginal_utility_usd: float = float("nan")
 
-    def payment_usd(self, delivered_kwh: float) -> float:
-        return self.payment_fixed_usd + self.price_per_kwh * delivered_kwh
+    def payment_usd(self, delivered_kwh: float, promised_kwh: float | None = None) -> float:
+        """What the driver pays [$]: the per-kWh part on the energy delivered, never
+        on more than the option promised (``docs/model.md``, "Settlement")."""
+        billed = max(delivered_kwh, 0.0)
+        if promised_kwh is not None:
+            billed = min(billed, max(promised_kwh, 0.0))
+        return self.payment_fixed_usd + self.price_per_kwh * billed
+
+    def promised_kwh(self, session: Session) -> float:
+        """Energy this option adds to ``session``'s battery if its target is met [kWh]."""
+        return max(0.0, (self.soc_target - session.soc_arrival) * session.battery_kwh)
+
+    def price_usd(self, session: Session) -> float:
+        """The option's full price for ``session`` when its target is met [$]."""
+        energy = self.promised_kwh(session)
+        return self.payment_usd(energy, energy)
 
 
 @dataclass(frozen=True)
 class Menu:
-    """The options offered at an arrival; ``reject_allowed`` adds "reject all"."""
+    """The options offered at an arrival; ``reject_allowed`` adds "reject all"
+    (charging elsewhere at ``reject_price_per_kwh``, the site's external price)."""
 
     options: tuple[Option, ...]
     reject_allowed: bool = False
+    reject_price_per_kwh: float | None = None
 
 
 def as_requested(request: ArrivalRequest, price_per_kwh: float = 0.0) -> Option:

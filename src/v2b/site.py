@@ -123,7 +123,65 @@ class Penalties(_Model):
 
 
 class Users(_Model):
+    """The site's drivers (CONSENT Sec. 5, ``docs/model.md``, "Drivers").
+
+    ``external_price_usd_per_kwh`` is E_bar, what charging elsewhere costs a driver
+    who rejects. ``types`` names a user-type file (``builtin:consent-survey`` or a
+    path relative to the site file, as ``v2b survey fit`` writes it); ``profile``
+    scales its weights as the paper's Table 2 does. Drivers choose by logit with
+    ``choice_temperature_usd`` (0: always the best option) and ``choice_epsilon``.
+    """
+
     external_price_usd_per_kwh: float = Field(default=0.30, ge=0, le=100)
+    types: str = Field(default="builtin:consent-survey", min_length=1)
+    profile: Literal["survey", "more-flexible", "range-sensitive", "time-sensitive", "less-flexible"] = (
+        "survey"
+    )
+    choice_temperature_usd: float = Field(default=1.0, ge=0, le=1000)
+    choice_epsilon: float = Field(default=1e-6, ge=0, le=1)
+
+
+class FlexibilityLevel(_Model):
+    """One negotiation level: how far an option may deviate from the request
+    (CONSENT Sec. 6: the levels come from the survey)."""
+
+    max_soc_reduction_pct: float = Field(ge=0, le=100)
+    max_delay_minutes: int = Field(ge=0, le=24 * 60)
+
+    @field_validator("max_delay_minutes")
+    @classmethod
+    def _whole_slots(cls, minutes: int) -> int:
+        if minutes % 15:
+            raise ValueError(f"max_delay_minutes={minutes} must be a multiple of 15 (one slot)")
+        return minutes
+
+
+#: CONSENT Sec. 6: l=1 (6.25 %, 30 min), l=2 (10 %, 15 min), l=3 (20 %, 105 min); l=0 is implicit.
+PAPER_LEVELS = (
+    FlexibilityLevel(max_soc_reduction_pct=6.25, max_delay_minutes=30),
+    FlexibilityLevel(max_soc_reduction_pct=10.0, max_delay_minutes=15),
+    FlexibilityLevel(max_soc_reduction_pct=20.0, max_delay_minutes=105),
+)
+
+
+class Negotiation(_Model):
+    """How the building negotiates at plug-in (``docs/model.md``, "Negotiation").
+
+    ``levels`` are the flexibility levels beyond level 0 (the request as is);
+    ``futures`` is N_neg; ``alpha`` the share of a positive marginal utility passed
+    to the driver (Eq. 3); ``selection`` picks each level's option by the
+    average driver's surplus (``driver-surplus``, ours) or by ``alpha x U - I``
+    (``building-utility``, the paper's). ``fixed_price_per_kwh`` is policy 4's
+    price; ``menu`` names the static menu price file of policy 6 (``v2b menu
+    calibrate`` writes it; relative to the site file).
+    """
+
+    levels: tuple[FlexibilityLevel, ...] = PAPER_LEVELS
+    futures: int = Field(default=10, ge=1, le=1000)
+    alpha: float = Field(default=1.0, gt=0, le=1)
+    selection: Literal["driver-surplus", "building-utility"] = "driver-surplus"
+    fixed_price_per_kwh: float = Field(default=0.178, ge=-10, le=10)
+    menu: str | None = None
 
 
 class Battery(_Model):
@@ -133,7 +191,10 @@ class Battery(_Model):
     ``fraction(soc) x charger max_kw``, linear between points. The curve must be
     concave (slopes non-increasing) so the limit is a set of LP constraints.
     ``discharge_floor_soc``: V2B never takes a battery below this SoC (or below its
-    arrival SoC when that is lower).
+    arrival SoC when that is lower) during a stay. ``keep_arrival_energy``: every
+    car leaves with at least the energy it arrived with, V2B energy is paid back
+    before departure (``docs/model.md``, "Driver protections"); ``false`` lets a
+    car leave emptier, which the paper does not rule out.
     """
 
     charge_curve: tuple[tuple[float, float], ...] = (
@@ -143,6 +204,7 @@ class Battery(_Model):
         (1.0, 0.1),
     )
     discharge_floor_soc: float = Field(default=0.2, ge=0, le=1)
+    keep_arrival_energy: bool = True
 
     @field_validator("charge_curve")
     @classmethod
@@ -254,6 +316,7 @@ class Site(_Model):
     tariff: Tariff
     penalties: Penalties = Penalties()
     users: Users = Users()
+    negotiation: Negotiation = Negotiation()
     battery: Battery = Battery()
     load: LoadSource = LoadSource()
     sessions: SessionSource = SessionSource()
@@ -345,8 +408,11 @@ def load_site(name_or_path: str | Path) -> Site:
     """Load a built-in site by name or a site file (``.toml`` / ``.json``) by path."""
     text_path = str(name_or_path)
     if text_path in builtin_site_names():
-        res = resources.files(BUILTIN_SITES_PACKAGE) / f"{text_path}.toml"
-        return site_from_dict(tomllib.loads(res.read_text()), origin=f"builtin site {text_path}")
+        folder = resources.files(BUILTIN_SITES_PACKAGE)
+        res = folder / f"{text_path}.toml"
+        # Files a bundled site names (menu prices, user types) ship next to it.
+        return site_from_dict(tomllib.loads(res.read_text()), origin=f"builtin site {text_path}",
+                              base_dir=str(folder))
     path = Path(name_or_path)
     if not path.exists():
         names = ", ".join(builtin_site_names())

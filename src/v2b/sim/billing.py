@@ -1,7 +1,8 @@
 """The building's bill and the run's metrics, computed from a trace alone.
 
-Building cost follows CONSENT Eq. (1) plus user payments (SPEC 6):
-``energy + demand + K_SOC x unmet + K_batt x discharged - payments``.
+Building cost follows CONSENT Eq. (1) minus user payments (``docs/model.md``,
+"Billing and metrics"): ``energy + demand + K_SOC x unmet + K_batt x discharged
+- payments``. A target counts as met within ``TARGET_TOLERANCE_KWH``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
     degradation = site.penalties.degradation_usd_per_kwh * discharged_kwh
     users = len(trace.sessions)
     rejected = sum(1 for s in trace.sessions if s.rejected)
+    no_charger = sum(1 for s in trace.sessions if s.reject_reason == "no charger")
+    declined = sum(1 for s in trace.sessions if s.reject_reason == "declined")
     return {
         "energy_cost_usd": energy,
         "demand_charge_usd": demand,
@@ -55,8 +58,13 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         "unmet_kwh": unmet_kwh,
         "users": users,
         "rejected": rejected,
-        "rejected_no_charger": sum(1 for s in trace.sessions if s.reject_reason == "no charger"),
+        "rejected_no_charger": no_charger,
+        "rejected_declined": declined,
         "reject_rate": rejected / users if users else 0.0,
+        "reject_rate_no_charger": no_charger / users if users else 0.0,
+        "reject_rate_declined": declined / users if users else 0.0,
+        "targets_met_share": sum(s.target_met for s in served) / len(served) if served else 1.0,
+        "left_below_arrival": sum(1 for s in served if s.soc_departure < s.soc_arrival - 1e-9),
         "user_cost_usd_per_kwh": payments_usd / delivered_kwh if delivered_kwh > 0 else 0.0,
     }
 

@@ -1,9 +1,12 @@
 """The discrete-event simulator: 15-minute slots, arrival and departure events.
 
-Every slot: departures leave, arrivals get a charger (FCFS) and a menu (the
-negotiation hook, :meth:`Policy.offer`), the driver chooses, the policy sets
-power from an :class:`Observation`, and :func:`v2b.sim.physics.enforce` turns
-the request into what the hardware delivers. The policy never sees the episode.
+Every slot (:meth:`Simulator.step`): departures leave, arrivals get a charger
+(FCFS) and a menu (the negotiation hook, :meth:`Policy.offer`), the driver
+chooses, the policy sets power from an :class:`Observation`, and
+:func:`v2b.sim.physics.enforce` turns the request into what the hardware
+delivers. The policy never sees the episode. :func:`simulate` runs a whole
+episode; a caller that needs the state in between (``v2b offer``, a live
+service, a Gymnasium environment) drives :class:`Simulator` slot by slot.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
 from v2b.timegrid import SLOTS_PER_DAY
-from v2b.users.choice import Chooser, first_option
+from v2b.users.choice import Chooser
+from v2b.users.drivers import driver_rng
+from v2b.users.population import site_chooser
 
 
 class PolicyError(RuntimeError):
@@ -52,6 +57,7 @@ class _Plugged:
         self.battery_kwh = np.zeros(n)
         self.target_kwh = np.zeros(n)
         self.floor_kwh = np.zeros(n)
+        self.departure_floor_kwh = np.zeros(n)
         self.arrival_slot = np.full(n, -1)
         self.departure_slot = np.full(n, -1)
 
@@ -59,18 +65,21 @@ class _Plugged:
     def occupied(self) -> np.ndarray:
         return self.record >= 0
 
-    def connect(self, i: int, record: int, s: Session, option: Option, floor_soc: float) -> None:
+    def connect(self, i: int, record: int, s: Session, option: Option, site: Site) -> None:
+        arrival_kwh = s.soc_arrival * s.battery_kwh
         self.record[i] = record
-        self.energy_kwh[i] = s.soc_arrival * s.battery_kwh
+        self.energy_kwh[i] = arrival_kwh
         self.battery_kwh[i] = s.battery_kwh
         self.target_kwh[i] = option.soc_target * s.battery_kwh
-        self.floor_kwh[i] = min(s.soc_arrival, floor_soc) * s.battery_kwh
+        self.floor_kwh[i] = min(s.soc_arrival, site.battery.discharge_floor_soc) * s.battery_kwh
+        self.departure_floor_kwh[i] = arrival_kwh if site.battery.keep_arrival_energy else 0.0
         self.arrival_slot[i] = s.arrival_slot
         self.departure_slot[i] = option.departure_slot
 
     def disconnect(self, i: int) -> None:
         self.record[i] = -1
-        for arr in (self.energy_kwh, self.battery_kwh, self.target_kwh, self.floor_kwh):
+        for arr in (self.energy_kwh, self.battery_kwh, self.target_kwh, self.floor_kwh,
+                    self.departure_floor_kwh):
             arr[i] = 0.0
         self.arrival_slot[i] = -1
         self.departure_slot[i] = -1
@@ -82,7 +91,222 @@ def _clip_option(option: Option, s: Session) -> Option:
     soc = float(min(max(option.soc_target, 0.0), 1.0))
     if departure == option.departure_slot and soc == option.soc_target:
         return option
-    return Option(option.name, departure, soc, option.payment_fixed_usd, option.price_per_kwh)
+    return Option(option.name, departure, soc, option.payment_fixed_usd, option.price_per_kwh,
+                  option.level, option.energy_cost_usd, option.marginal_utility_usd)
+
+
+def episode_key(site: Site, episode: Episode) -> str:
+    """Names an episode for the drivers' random streams (site, kind, index, dates)."""
+    first = episode.dates[0].isoformat() if episode.dates else ""
+    return f"{site.name}/{episode.kind}/{episode.index}/{first}/{episode.days}"
+
+
+class Simulator:
+    """One episode under one policy, advanced slot by slot.
+
+    Parameters
+    ----------
+    site : Site
+        Chargers, tariff, penalties, battery model and drivers.
+    episode : Episode
+        The billing month to play (load and sessions); only the simulator reads it.
+    policy : Policy
+        Offers menus and sets charger power from observations.
+    seed : int
+        Seeds the policy's generator; each driver's stream comes from it, the
+        episode and the session id (:func:`v2b.users.drivers.driver_rng`).
+    futures : FutureSampler, optional
+        The sampling pool, for policies that sample futures.
+    chooser : Chooser, optional
+        How drivers answer a menu; default: the site's driver population
+        (:func:`v2b.users.population.site_chooser`).
+    policy_options : dict, optional
+        Handed to the policy in its context.
+    """
+
+    def __init__(
+        self,
+        site: Site,
+        episode: Episode,
+        policy: Policy,
+        seed: int = 0,
+        futures: FutureSampler | None = None,
+        chooser: Chooser | None = None,
+        policy_options: dict[str, Any] | None = None,
+    ):
+        self.site, self.episode, self.policy, self.seed = site, episode, policy, seed
+        self.chooser = chooser if chooser is not None else site_chooser(site)
+        self.chargers = site.charger_arrays
+        self._order = preference_order(self.chargers)
+        self._episode_key = episode_key(site, episode)
+        policy.reset(
+            PolicyContext(
+                site=site,
+                futures=futures,
+                rng=np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]),
+                episode_days=episode.days,
+                options=dict(policy_options or {}),
+                oracle_episode=episode if policy.sees_future else None,
+            )
+        )
+        n = len(self.chargers)
+        self.trace = Trace(
+            dates=episode.dates,
+            chargers=site.charger_list,
+            building_kw=episode.load_kw.astype(float).copy(),
+            price_per_kwh=np.tile(site.tariff.price_per_kwh_by_slot(), episode.days),
+            power_kw=np.zeros((episode.n_slots, n)),
+            session_index=np.full((episode.n_slots, n), -1),
+        )
+        self.plugged = _Plugged(n)
+        self._pending = arrival_order(episode.sessions) if policy.serves_evs else []
+        self._next_arrival = 0
+        self._agreed: dict[int, Option] = {}
+        self.peak_kw = 0.0
+        self.slot = 0
+        self.decision_seconds: list[float] = []
+
+    @property
+    def done(self) -> bool:
+        return self.slot >= self.episode.n_slots
+
+    def observe(self) -> Observation:
+        """What the policy knows at the start of the current slot."""
+        t, p = self.slot, self.plugged
+        day_start = t - t % SLOTS_PER_DAY
+        ids = tuple(self.trace.sessions[r].session_id if r >= 0 else "" for r in p.record.tolist())
+        return Observation(
+            slot=t,
+            day=t // SLOTS_PER_DAY,
+            slot_of_day=t % SLOTS_PER_DAY,
+            episode_days=self.episode.days,
+            load_today_kw=self.trace.building_kw[day_start : t + 1].copy(),
+            peak_so_far_kw=self.peak_kw,
+            occupied=p.occupied.copy(),
+            session_ids=ids,
+            energy_kwh=p.energy_kwh.copy(),
+            battery_kwh=p.battery_kwh.copy(),
+            target_kwh=p.target_kwh.copy(),
+            floor_kwh=p.floor_kwh.copy(),
+            arrival_slot=p.arrival_slot.copy(),
+            departure_slot=p.departure_slot.copy(),
+            departure_floor_kwh=p.departure_floor_kwh.copy(),
+        )
+
+    def _depart(self, i: int) -> None:
+        p = self.plugged
+        rec = self.trace.sessions[p.record[i]]
+        rec.soc_departure = float(p.energy_kwh[i] / p.battery_kwh[i])
+        rec.payment_usd = self._agreed[p.record[i]].payment_usd(rec.delivered_kwh, rec.promised_kwh)
+        p.disconnect(i)
+
+    def request_for(self, session: Session) -> ArrivalRequest | None:
+        """The arrival request of ``session`` on the charger FCFS would give it now
+        (``None``: every charger is busy)."""
+        charger = pick_charger(~self.plugged.occupied, self._order)
+        return None if charger is None else ArrivalRequest(session=session, charger_index=charger)
+
+    def admit(self, s: Session) -> SessionRecord:
+        """One arrival: a charger, the policy's menu, the driver's choice, the plug-in."""
+        record = SessionRecord(
+            session_id=s.session_id,
+            arrival_slot=s.arrival_slot,
+            departure_slot=s.departure_slot,
+            charger_id="",
+            battery_kwh=s.battery_kwh,
+            soc_arrival=s.soc_arrival,
+            soc_requested=s.soc_requested,
+            soc_target=s.soc_requested,
+            soc_departure=s.soc_arrival,
+            payment_usd=0.0,
+            option="",
+            rejected=True,
+            requested_departure_slot=s.departure_slot,
+        )
+        self.trace.sessions.append(record)
+        request = self.request_for(s)
+        if request is None:
+            record.reject_reason = "no charger"
+            return record
+        menu = self.policy.offer(self.observe(), request)
+        choice = self.chooser(menu, request, driver_rng(self.seed, self._episode_key, s.session_id))
+        record.driver_type = choice.driver_type
+        record.acceptance_usd = choice.acceptance_usd
+        if choice.option is None:
+            record.option = "reject"
+            record.reject_reason = "declined"
+            return record
+        option = _clip_option(choice.option, s)
+        record.rejected = False
+        record.charger_id = self.chargers.ids[request.charger_index]
+        record.departure_slot = option.departure_slot
+        record.soc_target = option.soc_target
+        record.option = option.name
+        record.level = option.level
+        record.promised_kwh = option.promised_kwh(s)
+        record.price_usd = option.price_usd(s)
+        record.energy_cost_usd = option.energy_cost_usd
+        record.marginal_utility_usd = option.marginal_utility_usd
+        index = len(self.trace.sessions) - 1
+        self._agreed[index] = option
+        self.plugged.connect(request.charger_index, index, s, option, self.site)
+        return record
+
+    def begin_slot(self) -> None:
+        """Departures, then the arrivals of the current slot."""
+        t, p = self.slot, self.plugged
+        for i in np.flatnonzero(p.occupied & (p.departure_slot <= t)):
+            self._depart(int(i))
+        while self._next_arrival < len(self._pending) and self._pending[self._next_arrival].arrival_slot <= t:
+            s = self._pending[self._next_arrival]
+            self._next_arrival += 1
+            self.admit(s)
+
+    def end_slot(self) -> None:
+        """The policy's set-points, the physics, the meter; then the next slot."""
+        t, p = self.slot, self.plugged
+        occupied = p.occupied
+        if occupied.any():
+            obs = self.observe()
+            start = time.perf_counter()
+            asked = np.asarray(self.policy.decide(obs), dtype=float)
+            self.decision_seconds.append(time.perf_counter() - start)
+            n = len(self.chargers)
+            if asked.shape != (n,):
+                raise PolicyError(
+                    f"policy {self.policy.name!r} returned set-points of shape {asked.shape}, expected ({n},)"
+                )
+            power = physics.enforce(
+                asked, p.energy_kwh, p.battery_kwh, p.floor_kwh, occupied,
+                float(self.trace.building_kw[t]), self.chargers, self.site.battery,
+                p.departure_floor_kwh, np.where(occupied, p.departure_slot - t, 0),
+            )
+            p.energy_kwh = np.clip(
+                p.energy_kwh + physics.energy_step_kwh(power, self.chargers), 0.0, p.battery_kwh
+            )
+            self.trace.power_kw[t] = power
+            self.trace.session_index[t] = p.record
+        self.peak_kw = max(self.peak_kw, float(self.trace.building_kw[t] + self.trace.power_kw[t].sum()))
+        self.slot += 1
+
+    def step(self) -> None:
+        """Simulate the current slot."""
+        self.begin_slot()
+        self.end_slot()
+
+    def run(self) -> SimResult:
+        """Every remaining slot, then the bill."""
+        while not self.done:
+            self.step()
+        return self.finish()
+
+    def finish(self) -> SimResult:
+        """Disconnect the EVs still plugged in and bill the episode."""
+        for i in np.flatnonzero(self.plugged.occupied):
+            self._depart(int(i))
+        summary = _summary(self.site, self.episode, self.policy, self.seed, self.trace,
+                           self.decision_seconds)
+        return SimResult(trace=self.trace, summary=summary, decision_seconds=self.decision_seconds)
 
 
 def simulate(
@@ -91,162 +315,11 @@ def simulate(
     policy: Policy,
     seed: int = 0,
     futures: FutureSampler | None = None,
-    chooser: Chooser = first_option,
+    chooser: Chooser | None = None,
     policy_options: dict[str, Any] | None = None,
 ) -> SimResult:
-    """Run ``policy`` on ``episode`` and bill the result.
-
-    Parameters
-    ----------
-    site : Site
-        Chargers, tariff, penalties and battery model.
-    episode : Episode
-        The billing month to play (load and sessions); only the engine reads it.
-    policy : Policy
-        Offers menus and sets charger power from observations.
-    seed : int
-        Seeds the generators handed to the policy and to the drivers' choices.
-    futures : FutureSampler, optional
-        The sampling pool, for policies that sample futures.
-    chooser : Chooser
-        How drivers answer a menu.
-    """
-    chargers = site.charger_arrays
-    n = len(chargers)
-    order = preference_order(chargers)
-    policy_rng, user_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    policy.reset(
-        PolicyContext(
-            site=site,
-            futures=futures,
-            rng=policy_rng,
-            episode_days=episode.days,
-            options=dict(policy_options or {}),
-            oracle_episode=episode if policy.sees_future else None,
-        )
-    )
-    price_day = site.tariff.price_per_kwh_by_slot()
-    trace = Trace(
-        dates=episode.dates,
-        chargers=site.charger_list,
-        building_kw=episode.load_kw.astype(float).copy(),
-        price_per_kwh=np.tile(price_day, episode.days),
-        power_kw=np.zeros((episode.n_slots, n)),
-        session_index=np.full((episode.n_slots, n), -1),
-    )
-    plugged = _Plugged(n)
-    floor_soc = site.battery.discharge_floor_soc
-    pending = arrival_order(episode.sessions) if policy.serves_evs else []
-    next_arrival = 0
-    peak_kw = 0.0
-    decision_seconds: list[float] = []
-
-    def observe(t: int) -> Observation:
-        day_start = t - t % SLOTS_PER_DAY
-        occupied = plugged.occupied
-        ids = tuple(
-            trace.sessions[r].session_id if r >= 0 else "" for r in plugged.record.tolist()
-        )
-        return Observation(
-            slot=t,
-            day=t // SLOTS_PER_DAY,
-            slot_of_day=t % SLOTS_PER_DAY,
-            episode_days=episode.days,
-            load_today_kw=trace.building_kw[day_start : t + 1].copy(),
-            peak_so_far_kw=peak_kw,
-            occupied=occupied.copy(),
-            session_ids=ids,
-            energy_kwh=plugged.energy_kwh.copy(),
-            battery_kwh=plugged.battery_kwh.copy(),
-            target_kwh=plugged.target_kwh.copy(),
-            floor_kwh=plugged.floor_kwh.copy(),
-            arrival_slot=plugged.arrival_slot.copy(),
-            departure_slot=plugged.departure_slot.copy(),
-        )
-
-    agreed: dict[int, Option] = {}
-
-    def depart(i: int) -> None:
-        rec = trace.sessions[plugged.record[i]]
-        rec.soc_departure = float(plugged.energy_kwh[i] / plugged.battery_kwh[i])
-        rec.payment_usd = agreed[plugged.record[i]].payment_usd(max(rec.delivered_kwh, 0.0))
-        plugged.disconnect(i)
-
-    for t in range(episode.n_slots):
-        for i in np.flatnonzero(plugged.occupied & (plugged.departure_slot <= t)):
-            depart(int(i))
-        while next_arrival < len(pending) and pending[next_arrival].arrival_slot <= t:
-            s = pending[next_arrival]
-            next_arrival += 1
-            record = SessionRecord(
-                session_id=s.session_id,
-                arrival_slot=s.arrival_slot,
-                departure_slot=s.departure_slot,
-                charger_id="",
-                battery_kwh=s.battery_kwh,
-                soc_arrival=s.soc_arrival,
-                soc_requested=s.soc_requested,
-                soc_target=s.soc_requested,
-                soc_departure=s.soc_arrival,
-                payment_usd=0.0,
-                option="",
-                rejected=True,
-            )
-            trace.sessions.append(record)
-            charger = pick_charger(~plugged.occupied, order)
-            if charger is None:
-                record.reject_reason = "no charger"
-                continue
-            request = ArrivalRequest(session=s, charger_index=charger)
-            menu = policy.offer(observe(t), request)
-            choice = chooser(menu, request, user_rng)
-            if choice is None:
-                record.option = "reject"
-                record.reject_reason = "declined"
-                continue
-            choice = _clip_option(choice, s)
-            record.rejected = False
-            record.charger_id = chargers.ids[charger]
-            record.departure_slot = choice.departure_slot
-            record.soc_target = choice.soc_target
-            record.option = choice.name
-            agreed[len(trace.sessions) - 1] = choice
-            plugged.connect(charger, len(trace.sessions) - 1, s, choice, floor_soc)
-
-        occupied = plugged.occupied
-        if occupied.any():
-            obs = observe(t)
-            start = time.perf_counter()
-            asked = np.asarray(policy.decide(obs), dtype=float)
-            decision_seconds.append(time.perf_counter() - start)
-            if asked.shape != (n,):
-                raise PolicyError(
-                    f"policy {policy.name!r} returned set-points of shape {asked.shape}, expected ({n},)"
-                )
-            power = physics.enforce(
-                asked,
-                plugged.energy_kwh,
-                plugged.battery_kwh,
-                plugged.floor_kwh,
-                occupied,
-                float(trace.building_kw[t]),
-                chargers,
-                site.battery,
-            )
-            plugged.energy_kwh = np.clip(
-                plugged.energy_kwh + physics.energy_step_kwh(power, chargers),
-                0.0,
-                plugged.battery_kwh,
-            )
-            trace.power_kw[t] = power
-            trace.session_index[t] = plugged.record
-        peak_kw = max(peak_kw, float(trace.building_kw[t] + trace.power_kw[t].sum()))
-
-    for i in np.flatnonzero(plugged.occupied):
-        depart(int(i))
-
-    summary = _summary(site, episode, policy, seed, trace, decision_seconds)
-    return SimResult(trace=trace, summary=summary, decision_seconds=decision_seconds)
+    """Run ``policy`` on ``episode`` and bill the result (see :class:`Simulator`)."""
+    return Simulator(site, episode, policy, seed, futures, chooser, policy_options).run()
 
 
 def _summary(
@@ -272,6 +345,8 @@ def _summary(
             "count": int(times.size),
         },
         "tariff": tariff_summary(site),
+        "solver_fallbacks": 0,
+        "solver_failures": 0,
     }
     summary.update(policy.stats())
     return summary

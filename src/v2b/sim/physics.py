@@ -53,6 +53,46 @@ def power_bounds_kw(
     return np.where(occupied, lo, 0.0), np.where(occupied, hi, 0.0)
 
 
+def recovery_kwh_per_slot(
+    departure_floor_kwh: np.ndarray, battery_kwh: np.ndarray, chargers: ChargerArrays, battery: Battery
+) -> np.ndarray:
+    """Energy one slot of full-power charging surely adds below ``departure_floor_kwh`` [kWh].
+
+    The charge curve is concave, so on ``[0, floor SoC]`` its lowest fraction is
+    at one of the two ends; a battery below its floor charges at least that fast.
+    """
+    safe_cap = np.where(battery_kwh > 0, battery_kwh, 1.0)
+    floor_soc = np.clip(departure_floor_kwh / safe_cap, 0.0, 1.0)
+    lowest = np.minimum(battery.charge_fraction(np.zeros_like(floor_soc)), battery.charge_fraction(floor_soc))
+    return chargers.max_kw * lowest * chargers.charge_efficiency * SLOT_H
+
+
+def payback_min_kw(
+    energy_kwh: np.ndarray,
+    departure_floor_kwh: np.ndarray,
+    slots_left: np.ndarray,
+    battery_kwh: np.ndarray,
+    chargers: ChargerArrays,
+    battery: Battery,
+) -> np.ndarray:
+    """The lowest set-point that still lets each EV leave with ``departure_floor_kwh`` [kW].
+
+    After this slot, ``slots_left - 1`` slots of full-power charging add at least
+    :func:`recovery_kwh_per_slot` each; the energy after this slot must not fall
+    below the floor minus that. Negative values allow that much discharge,
+    positive ones force charging (``docs/model.md``, "Driver protections").
+    """
+    after = np.maximum(slots_left - 1, 0)
+    need = departure_floor_kwh - after * recovery_kwh_per_slot(departure_floor_kwh, battery_kwh, chargers,
+                                                                battery)
+    gap = need - energy_kwh
+    return np.where(
+        gap > 0,
+        gap / (chargers.charge_efficiency * SLOT_H),
+        gap * chargers.discharge_efficiency / SLOT_H,
+    )
+
+
 def limit_export(power_kw: np.ndarray, building_kw: float) -> np.ndarray:
     """Scale discharging down so the site never exports: ``building + sum(p) >= 0``."""
     total = building_kw + power_kw.sum()
@@ -86,17 +126,30 @@ def enforce(
     building_kw: float,
     chargers: ChargerArrays,
     battery: Battery,
+    departure_floor_kwh: np.ndarray | None = None,
+    slots_left: np.ndarray | None = None,
 ) -> np.ndarray:
     """The set-points the hardware actually delivers for a policy's request [kW].
 
     Non-finite requests count as 0; uncontrolled chargers draw their full
     feasible power while connected; everything is clipped to
-    :func:`power_bounds_kw`; charging below a charger's ``min_charge_kw``
-    delivers nothing; then :func:`limit_export` applies.
+    :func:`power_bounds_kw`, raised where needed to :func:`payback_min_kw` (when
+    ``departure_floor_kwh`` and ``slots_left``, the slots until each EV leaves,
+    are given); charging below a charger's ``min_charge_kw`` delivers nothing,
+    unless the payback forces it (then the minimum is delivered); then
+    :func:`limit_export` applies (it only lowers discharge).
     """
     lo, hi = power_bounds_kw(energy_kwh, battery_kwh, floor_kwh, occupied, chargers, battery)
+    forced = np.zeros(lo.shape, dtype=bool)
+    if departure_floor_kwh is not None and slots_left is not None:
+        need = payback_min_kw(energy_kwh, departure_floor_kwh, slots_left, battery_kwh, chargers, battery)
+        need = np.where(occupied & (departure_floor_kwh > 0), need, -np.inf)
+        lo = np.maximum(lo, np.minimum(need, hi))
+        forced = lo > 0
     asked = np.where(np.isfinite(requested_kw), requested_kw, 0.0)
     asked = np.where(chargers.controllable, asked, hi)
     power = np.clip(asked, lo, hi)
-    power = np.where((power > 0) & (power < chargers.min_charge_kw - 1e-9), 0.0, power)
+    below_min = (power > 0) & (power < chargers.min_charge_kw - 1e-9)
+    lift = forced & (hi >= chargers.min_charge_kw)
+    power = np.where(below_min, np.where(lift, chargers.min_charge_kw, 0.0), power)
     return limit_export(power, building_kw)

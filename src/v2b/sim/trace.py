@@ -17,10 +17,22 @@ import pandas as pd
 from v2b.site import Charger
 from v2b.timegrid import SLOT_MINUTES
 
+#: Energy short of a target that still counts as met [kWh] (rounding, not a miss).
+TARGET_TOLERANCE_KWH = 0.01
+
 
 @dataclass
 class SessionRecord:
-    """One session's outcome. ``departure_slot`` is the negotiated (exclusive) one."""
+    """One session's outcome. ``departure_slot`` is the negotiated (exclusive) one,
+    ``requested_departure_slot`` the driver's.
+
+    ``price_usd`` is the agreed price of the option's promised energy
+    ``promised_kwh``; ``payment_usd`` what the driver paid at departure (on the
+    energy delivered, ``docs/model.md``, "Settlement"). ``acceptance_usd`` is the
+    driver's value Y of what they took (0 for reject, NaN if nobody valued it).
+    ``energy_cost_usd`` and ``marginal_utility_usd`` are the option's Eq. 3 terms
+    where it was priced by marginal utility.
+    """
 
     session_id: str
     arrival_slot: int
@@ -35,6 +47,14 @@ class SessionRecord:
     option: str
     rejected: bool
     reject_reason: str = ""
+    requested_departure_slot: int = -1
+    level: int = -1
+    driver_type: str = ""
+    acceptance_usd: float = float("nan")
+    price_usd: float = 0.0
+    promised_kwh: float = 0.0
+    energy_cost_usd: float = float("nan")
+    marginal_utility_usd: float = float("nan")
 
     @property
     def delivered_kwh(self) -> float:
@@ -47,6 +67,11 @@ class SessionRecord:
         if self.rejected:
             return 0.0
         return max(0.0, (self.soc_target - self.soc_departure) * self.battery_kwh)
+
+    @property
+    def target_met(self) -> bool:
+        """Served and left with the negotiated target (within :data:`TARGET_TOLERANCE_KWH`)."""
+        return not self.rejected and self.unmet_kwh <= TARGET_TOLERANCE_KWH
 
 
 @dataclass

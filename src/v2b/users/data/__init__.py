@@ -1,0 +1,1 @@
+"""Shipped driver data: the CONSENT survey's user types and a synthetic survey."""
