@@ -25,7 +25,8 @@ def one_unit(**overrides) -> Units:
     """A unidirectional 10 kW unit, eta 0.9, 10 of 40 kWh, connected for 4 slots."""
     base = dict(
         scenario=[0], group=[0], charger=[0], start_slot=[0], end_slot=[4], energy_kwh=[10.0],
-        battery_kwh=[40.0], target_kwh=[14.5], floor_kwh=[8.0], max_kw=[10.0], min_kw=[0.0],
+        battery_kwh=[40.0], target_kwh=[14.5], floor_kwh=[8.0], departure_floor_kwh=[0.0],
+        max_kw=[10.0], min_kw=[0.0],
         charge_efficiency=[0.9], discharge_efficiency=[0.9], ident=[7],
     )
     base.update(overrides)

@@ -151,6 +151,7 @@ def test_aggregate_futures_equal_sessions_for_one_flat_curve_session():
         obs, occupied=occupied, departure_slot=np.where(occupied, obs.slot + 40, -1),
         energy_kwh=np.array([10.0, 0.0]), battery_kwh=np.array([40.0, 0.0]),
         target_kwh=np.array([30.0, 0.0]), floor_kwh=np.array([8.0, 0.0]),
+        departure_floor_kwh=np.array([10.0, 0.0]),
     )
     futures = []
     for j in range(3):
@@ -195,6 +196,7 @@ def test_uncontrolled_chargers_become_load_at_full_power():
         obs, occupied=np.array([False, True]), departure_slot=np.array([-1, obs.slot + 3]),
         energy_kwh=np.array([0.0, 10.0]), battery_kwh=np.array([0.0, 40.0]),
         target_kwh=np.array([0.0, 11.0]), floor_kwh=np.array([0.0, 8.0]),
+        departure_floor_kwh=np.array([0.0, 10.0]),
     )
     futures = [Future(np.full(96 - obs.slot_of_day, 20.0), ())]
     problem = problem_from_observation(site, obs, futures)

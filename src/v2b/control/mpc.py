@@ -52,12 +52,12 @@ def site_integer_needs(options: MpcOptions, site: Site) -> MpcOptions:
 
 
 class SmartCharging(Policy):
-    """MC-MPC over sampled futures (paper policy 3's controller)."""
+    """MC-MPC over sampled futures (paper policy 3; every negotiating policy charges with it)."""
 
-    name = "smart"
+    name = "smart-free"
     description = (
         "Monte-Carlo MPC: every slot an LP over sampled futures of the day (default 30), "
-        "current set-points shared by all; free for users (paper policy 3)."
+        "current set-points shared by all; free for users (paper policy 3; alias: smart)."
     )
     default_scenarios = 30
 

@@ -9,6 +9,7 @@ from v2b.control.heuristics import (
     Uncontrolled,
 )
 from v2b.control.mpc import ExpectedMpc, SmartCharging
+from v2b.control.negotiating import Consent, ConsentNoReject, MenuNegotiation, SmartFixed, SmartUtility
 from v2b.control.oracle import Oracle
 from v2b.errors import UserError
 from v2b.interface import Policy
@@ -21,10 +22,18 @@ POLICIES: dict[str, type[Policy]] = {
         EarliestDeadlineFirst,
         LeastLaxityFirst,
         SmartCharging,
+        SmartFixed,
+        SmartUtility,
+        MenuNegotiation,
+        Consent,
+        ConsentNoReject,
         ExpectedMpc,
         Oracle,
     )
 }
+
+#: Older or shorter names still accepted.
+ALIASES = {"smart": "smart-free"}
 
 
 class UnknownPolicyError(UserError):
@@ -34,7 +43,7 @@ class UnknownPolicyError(UserError):
 def make_policy(name: str) -> Policy:
     """A fresh policy object by registry name."""
     try:
-        return POLICIES[name]()
+        return POLICIES[ALIASES.get(name, name)]()
     except KeyError:
         known = ", ".join(POLICIES)
         raise UnknownPolicyError(f"unknown policy {name!r}; known policies: {known}") from None

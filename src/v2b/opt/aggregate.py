@@ -44,7 +44,8 @@ class AggregateFutures:
         V2B power of the bidirectional ones present [kW].
     energy_floor_kwh : ndarray, shape (n_scenarios, n_blocks)
         Lowest net stored energy at the end of each block: minus what lies above
-        the floors of the bidirectional sessions arrived by then [kWh].
+        the floors of the bidirectional sessions arrived by then and, where they
+        must leave with their arrival energy, not yet gone [kWh].
     discharge_efficiency : ndarray, shape (n_scenarios,)
         Mean discharge efficiency of the bidirectional ones.
     """
@@ -84,8 +85,10 @@ def aggregate_futures(
     np.add.at(discharge, units.scenario[bidir], -units.min_kw[bidir, None] * present[bidir])
     arrived = grid.starts[None, :] + grid.block_slots[None, :] > units.start_slot[:, None]
     spare = np.where(bidir, np.maximum(units.energy_kwh - units.floor_kwh, 0.0), 0.0)
+    # A session that must leave with its arrival energy lends V2B energy only while it stays.
+    lends = arrived & ~(gone & (units.departure_floor_kwh[:, None] >= units.energy_kwh[:, None] - 1e-9))
     floor = np.zeros(shape)
-    np.add.at(floor, units.scenario, -np.where(arrived, spare[:, None], 0.0))
+    np.add.at(floor, units.scenario, -np.where(lends, spare[:, None], 0.0))
     out_w = np.zeros(n_scenarios)
     eta_d = np.zeros(n_scenarios)
     np.add.at(out_w, units.scenario[bidir], -units.min_kw[bidir])

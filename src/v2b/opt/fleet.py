@@ -52,6 +52,7 @@ def connected_units(
         battery_kwh=obs.battery_kwh[ch].astype(float),
         target_kwh=np.minimum(obs.target_kwh[ch], obs.battery_kwh[ch]).astype(float),
         floor_kwh=np.minimum(obs.floor_kwh[ch], energy),
+        departure_floor_kwh=np.minimum(obs.departure_floor_kwh[ch], obs.battery_kwh[ch]).astype(float),
         max_kw=chargers.max_kw[ch].astype(float),
         min_kw=chargers.min_kw[ch].astype(float),
         charge_efficiency=chargers.charge_efficiency[ch].astype(float),
@@ -113,27 +114,47 @@ def assign_chargers(
     return out
 
 
-def future_units(
-    futures: list[Future], obs: Observation, chargers: ChargerArrays, floor_soc: float
-) -> Units:
-    """Units for every sampled session that gets a charger, per scenario.
+def busy_until_slot(obs: Observation) -> np.ndarray:
+    """First slot each charger is free: its EV's departure, or now."""
+    return np.where(obs.occupied, obs.departure_slot, obs.slot)
 
-    Departures are clipped to the end of the arrival's day, as the simulator does.
+
+def future_assignment(
+    futures: list[Future], obs: Observation, chargers: ChargerArrays, busy_until: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[Session]]]:
+    """Charger of every sampled session (-1: rejected), with its arrival and clipped departure.
+
+    ``busy_until`` overrides when each charger is free (default :func:`busy_until_slot`).
+    Returns ``(charger, arrival, departure, ordered sessions)``, arrays of shape
+    (n_scenarios, most sessions in a scenario).
     """
-    if not futures:
-        return Units.empty()
     arrival, departure, valid, ordered = _padded_sessions(futures)
     day_end = end_of_day(obs.slot)
     departure = np.where(valid, np.minimum(np.maximum(departure, arrival + 1), day_end), -1)
-    busy_until = np.where(obs.occupied, obs.departure_slot, obs.slot)
-    charger = assign_chargers(arrival, departure, valid, busy_until, chargers)
+    busy = busy_until_slot(obs) if busy_until is None else busy_until
+    return assign_chargers(arrival, departure, valid, busy, chargers), arrival, departure, ordered
+
+
+def future_units(
+    futures: list[Future], obs: Observation, chargers: ChargerArrays, floor_soc: float,
+    keep_arrival_energy: bool = True, busy_until: np.ndarray | None = None,
+) -> Units:
+    """Units for every sampled session that gets a charger, per scenario.
+
+    Departures are clipped to the end of the arrival's day, as the simulator does;
+    ``keep_arrival_energy`` as in :func:`session_units`; ``busy_until`` as in
+    :func:`future_assignment`.
+    """
+    if not futures:
+        return Units.empty()
+    charger, arrival, departure, ordered = future_assignment(futures, obs, chargers, busy_until)
     scen, pos = np.nonzero(charger >= 0)
     if scen.size == 0:
         return Units.empty()
     chosen = [ordered[s][p] for s, p in zip(scen.tolist(), pos.tolist(), strict=True)]
     return session_units(
         chosen, charger[scen, pos], chargers, floor_soc, scen,
-        arrival[scen, pos] - obs.slot, departure[scen, pos] - obs.slot,
+        arrival[scen, pos] - obs.slot, departure[scen, pos] - obs.slot, keep_arrival_energy,
     )
 
 
@@ -145,6 +166,7 @@ def session_units(
     scenario: np.ndarray,
     start_slot: np.ndarray,
     end_slot: np.ndarray,
+    keep_arrival_energy: bool = True,
 ) -> Units:
     """Units of sessions placed on chargers, targets as requested.
 
@@ -160,6 +182,9 @@ def session_units(
         V2B floor SoC (lowered to the arrival SoC where that is below).
     scenario, start_slot, end_slot : ndarray of int
         Scenario set and connection window of each unit [slots from the plan's start].
+    keep_arrival_energy : bool
+        Each session must leave with its arrival energy (the site's
+        ``battery.keep_arrival_energy``).
     """
     if not sessions:
         return Units.empty()
@@ -177,6 +202,7 @@ def session_units(
         battery_kwh=battery,
         target_kwh=np.clip(soc_req, 0.0, 1.0) * battery,
         floor_kwh=np.minimum(soc0, floor_soc) * battery,
+        departure_floor_kwh=soc0 * battery if keep_arrival_energy else np.zeros(battery.size),
         max_kw=chargers.max_kw[ch].astype(float),
         min_kw=chargers.min_kw[ch].astype(float),
         charge_efficiency=chargers.charge_efficiency[ch].astype(float),

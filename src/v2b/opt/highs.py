@@ -179,6 +179,14 @@ class HighsSolver:
         cols = np.asarray(cols, dtype=np.int32)
         self._check(self._h.changeColsCost(cols.size, cols, np.asarray(cost, float)))
 
+    def add_row(self, lower: float, upper: float, cols: np.ndarray, values: np.ndarray) -> int:
+        """Append one row ``lower <= values @ x[cols] <= upper`` to the loaded model;
+        returns its index (the basis is kept: the new row's slack is basic)."""
+        cols = np.asarray(cols, dtype=np.int32)
+        self._check(self._h.addRow(float(lower), float(upper), cols.size, cols,
+                                   np.asarray(values, dtype=float)))
+        return int(self._h.getNumRow()) - 1
+
     def change_offset(self, offset: float) -> None:
         self._check(self._h.changeObjectiveOffset(float(offset)))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2b.opt.problem import ChargingProblem
-from v2b.opt.units import reachable_energy_kwh
+from v2b.opt.units import reachable_energy_kwh, recovery_kwh_per_slot
 from v2b.site import curve_fraction
 
 _TOL = 1e-9
@@ -95,6 +95,20 @@ def _curve_rows_needed(
     return active & (line_min < 1.0 - _TOL) & ~first[:, None]
 
 
+def departure_floor(problem: ChargingProblem) -> np.ndarray:
+    """Each unit's hard lower limit on its departure energy [kWh].
+
+    The departure floor (``docs/model.md``, "Driver protections"), lowered to
+    what charging flat out from now can surely reach, so the LP stays feasible
+    whatever the EV's state; the engine keeps every EV within that reach.
+    """
+    units = problem.units
+    reach = units.energy_kwh + (units.end_slot - units.start_slot) * recovery_kwh_per_slot(
+        units, problem.curve_slopes, problem.curve_intercepts
+    )
+    return np.minimum(units.departure_floor_kwh, reach)
+
+
 def build_layout(problem: ChargingProblem) -> Layout:
     """Columns, their bounds and the reductions above, all vectorised."""
     units, grid = problem.units, problem.grid
@@ -163,6 +177,9 @@ def build_layout(problem: ChargingProblem) -> Layout:
     dmask = col_d >= 0
     upper[col_d[dmask]] = d_upper[dmask]
     lower[col_e[has_e]] = units.floor_kwh[u[has_e]]
+    lower[col_e[has_e & last]] = np.maximum(
+        lower[col_e[has_e & last]], departure_floor(problem)[u[has_e & last]]
+    )
     upper[col_e[has_e]] = np.maximum(units.battery_kwh[u[has_e]], units.energy_kwh[u[has_e]])
     lower[col_peak] = problem.peak_floor_by_scenario
 

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from v2b.interface import ArrivalRequest, Future, Observation
+from v2b.opt.fleet import busy_until_slot
 from v2b.opt.highs import HighsSolver, LpResult
 from v2b.opt.lp import LinearProgram, assemble
 from v2b.opt.problem import problem_from_observation
@@ -58,8 +59,10 @@ class ArrivalCost:
         return self.cost_usd - self.ev_energy_cost_usd
 
 
-def connect(obs: Observation, request: ArrivalRequest, departure_slot: int, floor_soc: float) -> Observation:
-    """``obs`` with the arriving EV plugged into its assigned charger."""
+def connect(obs: Observation, request: ArrivalRequest, departure_slot: int, floor_soc: float,
+            keep_arrival_energy: bool = True) -> Observation:
+    """``obs`` with the arriving EV plugged into its assigned charger (the engine's rule:
+    V2B floor, and the arrival energy as its departure floor if ``keep_arrival_energy``)."""
     s, i = request.session, request.charger_index
     ids = list(obs.session_ids)
     ids[i] = s.session_id
@@ -73,6 +76,8 @@ def connect(obs: Observation, request: ArrivalRequest, departure_slot: int, floo
         floor_kwh=_put(obs.floor_kwh, i, min(s.soc_arrival, floor_soc) * s.battery_kwh),
         arrival_slot=_put(obs.arrival_slot, i, obs.slot),
         departure_slot=_put(obs.departure_slot, i, departure_slot),
+        departure_floor_kwh=_put(obs.departure_floor_kwh, i,
+                                 s.soc_arrival * s.battery_kwh if keep_arrival_energy else 0.0),
     )
 
 
@@ -101,6 +106,11 @@ class ArrivalPricer:
         v's energy prices are dropped from the LP's objective, so the schedule
         minimises J without v's energy, not just reports it. Default: the schedule
         minimises the full cost, as the charging controller will.
+    charger_free_from_slot : int, optional
+        From which slot sampled future sessions may take v's charger. Default: the
+        end of the day, in every evaluation, with v and without: v's charger is
+        held, so one model serves every outcome (``docs/model.md``, "Negotiation:
+        the arriving car's charger").
     """
 
     def __init__(
@@ -113,17 +123,23 @@ class ArrivalPricer:
         problem_options: dict | None = None,
         solver_options: dict | None = None,
         ev_pays_energy: bool = False,
+        charger_free_from_slot: int | None = None,
     ):
         start = time.perf_counter()
         self.session = request.session
         self.slot = obs.slot
         latest = int(min(max(latest_departure_slot, obs.slot + 1), end_of_day(obs.slot)))
         self.latest_departure_slot = latest
-        full = connect(obs, request, latest, site.battery.discharge_floor_soc)
+        full = connect(obs, request, latest, site.battery.discharge_floor_soc,
+                       site.battery.keep_arrival_energy)
         # A positive target guarantees v a shortfall row whatever its request.
         full = dataclasses.replace(full, target_kwh=_put(full.target_kwh, request.charger_index,
                                                          self.session.battery_kwh))
-        problem = problem_from_observation(site, full, futures, **(problem_options or {}))
+        busy = busy_until_slot(full)
+        held = end_of_day(obs.slot) if charger_free_from_slot is None else charger_free_from_slot
+        busy[request.charger_index] = held
+        problem = problem_from_observation(site, full, futures, **(problem_options or {}),
+                                           future_busy_until=busy)
         lp, lay = assemble(problem)
         self.problem, self.layout = problem, lay
         units = problem.units
@@ -147,21 +163,46 @@ class ArrivalPricer:
         weight = problem.set_weight[units.scenario[u]]
         price = problem.grid.block_mean(problem.price_per_kwh)[b]
         self._energy_weight = weight * price * problem.grid.dt_h[b]
+        # v's TOU energy terms of the objective, per column (charging +, V2B -).
+        ev_cost = np.zeros(self._lp.n_cols)
+        np.add.at(ev_cost, lay.col_c[pairs], self._energy_weight)
+        has_d = lay.col_d[pairs] >= 0
+        np.add.at(ev_cost, lay.col_d[pairs][has_d], -self._energy_weight[has_d])
+        self._ev_cols = np.flatnonzero(ev_cost)
+        self._ev_cost = ev_cost[self._ev_cols]
+        self._base_cost = self._lp.cost[self._ev_cols].copy()
         self.solver = HighsSolver({"presolve": "off", **(solver_options or {})})
         self.ev_pays_energy = ev_pays_energy
-        if ev_pays_energy:
-            self._drop_ev_energy_price()
+        self._factor = 1.0
+        self._fixed_row: int | None = None
         self.solver.load(self._lp)
+        self.set_ev_energy_factor(0.0 if ev_pays_energy else 1.0)
         self.build_seconds = time.perf_counter() - start
 
-    def _drop_ev_energy_price(self) -> None:
-        """Remove v's TOU energy terms from the objective (degradation stays)."""
-        lay, cost = self.layout, self._lp.cost.copy()
-        cols_c = lay.col_c[self._pairs]
-        np.subtract.at(cost, cols_c, self._energy_weight)
-        has_d = lay.col_d[self._pairs] >= 0
-        np.add.at(cost, lay.col_d[self._pairs][has_d], self._energy_weight[has_d])
-        self._lp = dataclasses.replace(self._lp, cost=cost)
+    def set_ev_energy_factor(self, factor: float) -> None:
+        """Weigh v's TOU energy cost by ``factor`` in the objective (1: the full cost,
+        as the controller plans; 0: v's energy free to the building)."""
+        if factor != self._factor:
+            cost = self._base_cost + (factor - 1.0) * self._ev_cost
+            self.solver.change_costs(self._ev_cols, cost)
+            self._factor = float(factor)
+
+    def fix_cost_without_ev(self, value_usd: float | None) -> None:
+        """Hold J without v's energy at ``value_usd`` (``None`` releases it).
+
+        One row, added on first use, states the building's expected cost excluding
+        v's energy (the objective with v's energy terms removed) as a constraint.
+        """
+        if self._fixed_row is None:
+            if value_usd is None:
+                return
+            coef = self._lp.cost.copy()
+            coef[self._ev_cols] -= self._ev_cost
+            cols = np.flatnonzero(coef)
+            self._fixed_row = self.solver.add_row(-np.inf, np.inf, cols, coef[cols])
+        bound = np.inf if value_usd is None else value_usd - self._lp.offset
+        lower = -np.inf if value_usd is None else bound
+        self.solver.change_row_bounds([self._fixed_row], [lower], [bound])
 
     def _set(self, departure_slot: int | None, target_kwh: float, max_reduction_kwh: float,
              reduction_cost_usd_per_kwh: float) -> None:
@@ -186,7 +227,7 @@ class ArrivalPricer:
         self.solver.change_col_bounds([self._r], [0.0], [max(max_reduction_kwh, 0.0)])
         self.solver.change_costs([self._r], [reduction_cost_usd_per_kwh])
 
-    def _run(self, time_limit_s: float | None) -> ArrivalCost:
+    def _run(self, time_limit_s: float | None, reduction_cost_usd_per_kwh: float) -> ArrivalCost:
         result = self.solver.run(time_limit_s)
         if not result.optimal:
             return ArrivalCost(np.nan, np.nan, np.nan, result)
@@ -197,14 +238,15 @@ class ArrivalPricer:
         power[has_d] -= x[lay.col_d[self._pairs][has_d]]
         energy = float(self._energy_weight @ power)
         reduction = float(x[self._r])
-        # cost_usd is always the plan's full cost, v's energy included.
-        full = result.objective + (energy if self.ev_pays_energy else 0.0)
+        # cost_usd is always the plan's full cost: v's energy at weight 1, no reduction charge.
+        full = (result.objective - (self._factor - 1.0) * energy
+                - reduction_cost_usd_per_kwh * reduction)
         return ArrivalCost(full, energy, reduction, result)
 
     def without(self, time_limit_s: float | None = None) -> ArrivalCost:
         """J if v is not served (its columns fixed at zero)."""
         self._set(None, 0.0, 0.0, 0.0)
-        return self._run(time_limit_s)
+        return self._run(time_limit_s, 0.0)
 
     def with_ev(
         self,
@@ -218,6 +260,7 @@ class ArrivalPricer:
 
         The LP may lower the target by up to ``max_soc_reduction`` (SoC fraction) at
         ``reduction_cost_usd_per_kwh``; the cost J reported excludes that charge.
+        The objective weighs v's energy as :meth:`set_ev_energy_factor` last set it.
         """
         if not self.slot < departure_slot <= self.latest_departure_slot:
             raise ValueError(
@@ -226,11 +269,7 @@ class ArrivalPricer:
         cap = self.session.battery_kwh
         self._set(int(departure_slot), soc_target * cap, max_soc_reduction * cap,
                   reduction_cost_usd_per_kwh)
-        out = self._run(time_limit_s)
-        if out.result.optimal:
-            charged = reduction_cost_usd_per_kwh * out.reduction_kwh
-            out = dataclasses.replace(out, cost_usd=out.cost_usd - charged)
-        return out
+        return self._run(time_limit_s, reduction_cost_usd_per_kwh)
 
 
 def _put(arr: np.ndarray, i: int, value: float | int | bool) -> np.ndarray:

@@ -71,6 +71,7 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         np.zeros(n, dtype=int),
         np.array([s.arrival_slot for s in sessions], dtype=int),
         np.array([clipped_departure(s) for s in sessions], dtype=int),
+        site.battery.keep_arrival_energy,
     )
     load = episode.load_kw.astype(float)[None, :]
     controllable = chargers.controllable

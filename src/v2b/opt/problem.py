@@ -127,6 +127,7 @@ def problem_from_observation(
     peak_floor_kw: float | np.ndarray | None = None,
     recourse_bundles: int | None = None,
     future_model: str = "sessions",
+    future_busy_until: np.ndarray | None = None,
 ) -> ChargingProblem:
     """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day.
 
@@ -155,6 +156,9 @@ def problem_from_observation(
         ``"aggregate"``: they are summed per scenario (:mod:`v2b.opt.aggregate`);
         ``"mixed"``: sessions on bidirectional chargers stay units (their V2B
         counts), the others are summed.
+    future_busy_until : ndarray, optional
+        When each charger is free for sampled sessions, if not when its connected
+        EV leaves (pricing an arrival: its charger is free at the option's departure).
     """
     if future_model not in FUTURE_MODELS:
         raise ValueError(f"future_model={future_model!r} must be one of {', '.join(FUTURE_MODELS)}")
@@ -171,7 +175,8 @@ def problem_from_observation(
         np.maximum(obs.peak_so_far_kw, obs.peak_so_far_kw if peak_floor_kw is None else peak_floor_kw),
         (n,),
     ).astype(float)
-    future = future_units(futures, obs, chargers, site.battery.discharge_floor_soc)
+    future = future_units(futures, obs, chargers, site.battery.discharge_floor_soc,
+                          site.battery.keep_arrival_energy, future_busy_until)
     sets = None
     copies = np.arange(n)
     if recourse_bundles is not None and recourse_bundles < n:

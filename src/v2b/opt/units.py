@@ -37,6 +37,9 @@ class Units:
         Battery energy at ``start_slot`` [kWh].
     battery_kwh, target_kwh, floor_kwh : ndarray
         Capacity, departure target and V2B floor [kWh].
+    departure_floor_kwh : ndarray
+        Least energy the EV must leave with, a hard limit (its arrival energy
+        where the site pays V2B energy back, else 0) [kWh].
     max_kw, min_kw : ndarray
         Charger limits [kW]; ``min_kw < 0`` for a bidirectional charger.
     charge_efficiency, discharge_efficiency : ndarray
@@ -55,6 +58,7 @@ class Units:
     battery_kwh: np.ndarray
     target_kwh: np.ndarray
     floor_kwh: np.ndarray
+    departure_floor_kwh: np.ndarray
     max_kw: np.ndarray
     min_kw: np.ndarray
     charge_efficiency: np.ndarray
@@ -91,6 +95,16 @@ class Units:
 def session_idents(session_ids: list[str]) -> np.ndarray:
     """Stable integer ids of sessions (CRC32 of the id), shape (n,)."""
     return np.array([zlib.crc32(s.encode()) for s in session_ids], dtype=np.int64)
+
+
+def recovery_kwh_per_slot(units: Units, slopes: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """Energy one slot at full power surely adds below the departure floor [kWh]
+    (the engine's rule, :func:`v2b.sim.physics.recovery_kwh_per_slot`)."""
+    cap = np.maximum(units.battery_kwh, 1e-9)
+    floor_soc = np.clip(units.departure_floor_kwh / cap, 0.0, 1.0)
+    lowest = np.minimum(curve_fraction(np.zeros_like(floor_soc), slopes, intercepts),
+                        curve_fraction(floor_soc, slopes, intercepts))
+    return units.max_kw * lowest * units.charge_efficiency * SLOT_H
 
 
 def reachable_energy_kwh(
