@@ -18,18 +18,14 @@ from typing import Any
 import numpy as np
 
 from v2b.control.mpc import SmartCharging
+from v2b.control.negotiating import Consent
 from v2b.control.registry import make_policy
-from v2b.interface import ArrivalRequest, Menu, Observation
-from v2b.opt.marginal import ArrivalPricer
+from v2b.interface import ArrivalRequest, Observation
 from v2b.scenarios import site_scenarios
 from v2b.sim import simulate
 from v2b.site import Site, load_site, site_from_dict
 
 DEFAULT_SITE = "santa-clara-office"
-#: CONSENT flexibility levels: (max SoC reduction, max later departure [slots]).
-LEVELS = ((0.0, 0), (0.0625, 2), (0.10, 1), (0.20, 7))
-OPTION_FUTURES = 10
-
 Progress = Callable[[str], None]
 
 
@@ -68,55 +64,49 @@ def smart_run(site: Site, days: int, options: dict[str, Any], episode: int = 0, 
     return result, time.perf_counter() - start
 
 
-class _OptionTimer(SmartCharging):
-    """Smart charging that also prices every arrival's four levels (and times it)."""
+class _TimedConsent(Consent):
+    """CONSENT that keeps each arrival's menu time and solve count."""
 
-    name = "smart-option-timer"
+    name = "consent-timed"
 
     def reset(self, ctx) -> None:
         super().reset(ctx)
-        self.level_seconds: list[float] = []
-        self.enumerated_seconds: list[float] = []
+        self.solves: list[int] = []
 
-    def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
-        s = request.session
-        futures = self.ctx.futures.sample(obs, OPTION_FUTURES, self.ctx.rng)
-        start = time.perf_counter()
-        latest = s.departure_slot + max(d for _, d in LEVELS)
-        options = self.problem_options(obs, len(futures))
-        pricer = ArrivalPricer(self.ctx.site, obs, request, futures, latest, options)
-        pricer.without()
-        dep = [min(s.departure_slot + d, pricer.latest_departure_slot) for _, d in LEVELS]
-        for (reduction, _), d in zip(LEVELS, dep, strict=True):
-            pricer.with_ev(d, s.soc_requested, reduction, 0.05)
-        self.level_seconds.append(time.perf_counter() - start)
-        for reduction, delay in LEVELS:
-            for k in range(delay + 1):
-                pricer.with_ev(min(s.departure_slot + k, pricer.latest_departure_slot),
-                               s.soc_requested, reduction, 0.05)
-        self.enumerated_seconds.append(time.perf_counter() - start)
-        return super().offer(obs, request)
+    def priced_menu(self, obs: Observation, request: ArrivalRequest):
+        menu = super().priced_menu(obs, request)
+        self.solves.append(menu.solves)
+        return menu
 
 
-def options_timing(site: Site, days: int) -> dict[str, Any]:
-    """Time to price one arrival: J without the EV and with it at each of 4 levels."""
-    sc = site_scenarios(site)
-    policy = _OptionTimer()
-    simulate(site, sc.test_episode(0).truncated(days), policy, seed=1,
-             futures=sc.future_sampler(), policy_options={"scenarios": 10})
+def consent_offer_timing(site: Site, episode, futures, seed: int = 1) -> dict[str, Any]:
+    """Every arrival's whole menu under ``consent``: sampling N_neg futures, building the
+    LP, J without the EV, every level at every 15-minute departure, the prices."""
+    policy = _TimedConsent()
+    simulate(site, episode, policy, seed=seed, futures=futures)
     return {
-        **_stats(policy.level_seconds),
-        "enumerated": _stats(policy.enumerated_seconds),
-        "futures": OPTION_FUTURES,
-        "what": "J without the EV, then with it at each level's latest departure and largest "
-        "SoC reduction (5 warm solves); 'enumerated' also tries every 15-min departure",
+        **_stats(policy._offer_seconds),
+        "solves_per_arrival": float(np.median(policy.solves)) if policy.solves else 0.0,
+        "futures": policy.settings.futures,
+        "what": "all options of one arrival: N_neg futures sampled, LP built, J without the EV, "
+        "every level at every 15-min departure (SoC reduction in the LP), Eq. 3 prices, reject",
     }
 
 
-def _month_child(site_name: str, days: int, queue) -> None:
+def options_timing(site: Site, days: int) -> dict[str, Any]:
+    """:func:`consent_offer_timing` on the first ``days`` days of test month 0."""
+    sc = site_scenarios(site)
+    return consent_offer_timing(site, sc.test_episode(0).truncated(days), sc.future_sampler())
+
+
+def _month_child(site_name: str, days: int, policy: str, queue) -> None:
     site = load_site(site_name)
     start = time.perf_counter()
-    result, sim_s = smart_run(site, days, {})
+    sc = site_scenarios(site)
+    sim_start = time.perf_counter()
+    result = simulate(site, sc.test_episode(0).truncated(days), make_policy(policy), seed=1,
+                      futures=sc.future_sampler())
+    sim_s = time.perf_counter() - sim_start
     queue.put({
         "seconds": time.perf_counter() - start,
         "simulate_s": sim_s,
@@ -128,11 +118,11 @@ def _month_child(site_name: str, days: int, queue) -> None:
     })
 
 
-def month_timing(site_name: str, days: int) -> dict[str, Any]:
-    """One test month of ``smart`` in a fresh process: its wall time and peak memory."""
+def month_timing(site_name: str, days: int, policy: str = "smart-free") -> dict[str, Any]:
+    """One test month of ``policy`` in a fresh process: its wall time and peak memory."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_month_child, args=(site_name, days, queue))
+    proc = ctx.Process(target=_month_child, args=(site_name, days, policy, queue))
     proc.start()
     out = queue.get()
     proc.join()
@@ -235,7 +225,7 @@ def run_bench(quick: bool = False, site_name: str = DEFAULT_SITE,
     warm, _ = smart_run(site, days, {"scenarios": 30, "warm_start": True})
     out["cold_vs_warm"] = {"cold": decision["30"], "warm": _stats(warm.decision_seconds)}
 
-    say("pricing arrivals (4 levels x 10 futures)")
+    say("consent: every option of every arrival (10 futures)")
     out["options_s"] = options_timing(site, days)
 
     month_days = 3 if quick else sc.test_episode(0).days
@@ -245,6 +235,11 @@ def run_bench(quick: bool = False, site_name: str = DEFAULT_SITE,
     out["month_days"] = month_days
     out["month"] = month
     out["peak_rss_mib"] = month["peak_rss_mib"]
+    say(f"consent month ({month_days} days) in a fresh process")
+    consent = month_timing(site_name, month_days, "consent")
+    out["consent_month"] = consent
+    out["consent_month_s"] = consent["seconds"]
+    out["consent_to_smart_month"] = consent["simulate_s"] / month["simulate_s"]
 
     growth_days = 1
     arrivals = [10, 20, 40] if quick else [10, 20, 40, 80]

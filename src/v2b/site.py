@@ -400,8 +400,10 @@ def site_from_dict(data: dict, origin: str = "<dict>", base_dir: str | None = No
 
 
 def builtin_site_names() -> list[str]:
+    """Bundled sites: the ``.toml`` files of ``v2b.sites`` (``*.menu.toml`` are their menu prices)."""
     files = resources.files(BUILTIN_SITES_PACKAGE).iterdir()
-    return sorted(f.name[: -len(".toml")] for f in files if f.name.endswith(".toml"))
+    return sorted(f.name[: -len(".toml")] for f in files
+                  if f.name.endswith(".toml") and not f.name.endswith(".menu.toml"))
 
 
 def load_site(name_or_path: str | Path) -> Site:

@@ -19,3 +19,4 @@ def main() -> None:
 from v2b.cli import bench  # noqa: F401,E402,I001  (registers commands)
 from v2b.cli import community  # noqa: F401,E402  (registers commands)
 from v2b.cli import survey  # noqa: F401,E402  (registers commands)
+from v2b.cli import negotiation  # noqa: F401,E402  (registers commands)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -44,3 +46,23 @@ def progress() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+class OutputPathError(UserError):
+    """An output path that cannot be written."""
+
+
+def check_output_file(out: Path, option: str = "--out") -> None:
+    """Fail before any work when ``out`` cannot be written as a file (its directory is
+    created if missing)."""
+    if out.is_dir():
+        raise OutputPathError(f"{option} {out}: is a directory; give a file name")
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise OutputPathError(f"{option} {out}: {parent} is a file, not a directory")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputPathError(f"{option} {out}: cannot create directory {parent}: {err.strerror}") from None
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise OutputPathError(f"{option} {out}: not writable")

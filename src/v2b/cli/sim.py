@@ -16,7 +16,15 @@ from v2b.control.registry import POLICIES, make_policy
 from v2b.data.openv2b import read_openv2b
 from v2b.experiments.outputs import write_run
 from v2b.experiments.runner import RunSpec, default_workers, episode_for, run, run_many
-from v2b.experiments.table import aggregate, cell, flatten, shown_columns, to_markdown, with_oracle_gap
+from v2b.experiments.table import (
+    GROUPS,
+    aggregate,
+    cell,
+    flatten,
+    shown_columns,
+    to_markdown,
+    with_oracle_gap,
+)
 from v2b.scenarios import site_scenarios
 from v2b.site import load_site
 
@@ -91,12 +99,34 @@ def _print_skips(spec: RunSpec, site_arg: str) -> None:
             err_console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
-def _policy_options(scenarios: int | None, budget: float | None, milp: bool = False) -> dict[str, Any]:
+AlphaOpt = Annotated[
+    float | None,
+    typer.Option(help="Negotiating policies: share of a positive marginal utility passed to the driver "
+                 "(CONSENT Eq. 3), in (0, 1]; default: the site's negotiation.alpha."),
+]
+SelectionOpt = Annotated[
+    str | None,
+    typer.Option(help="How consent picks each level's option: driver-surplus (default, strategy-proof) "
+                 "or building-utility (the paper's alpha U - I)."),
+]
+TemperatureOpt = Annotated[
+    float | None,
+    typer.Option(help="Drivers' logit temperature in $ (0: always the best option); default: the site's."),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(help="Drivers' sensitivity profile (paper Table 2): survey, more-flexible, "
+                 "range-sensitive, time-sensitive, less-flexible; default: the site's."),
+]
+
+
+def _policy_options(scenarios: int | None, budget: float | None, milp: bool = False,
+                    alpha: float | None = None, selection: str | None = None,
+                    temperature: float | None = None, profile: str | None = None) -> dict[str, Any]:
     options: dict[str, Any] = {"milp": True} if milp else {}
-    if scenarios is not None:
-        options["scenarios"] = scenarios
-    if budget is not None:
-        options["solve_budget_s"] = budget
+    named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
+             "choice_temperature_usd": temperature, "user_profile": profile}
+    options.update({k: v for k, v in named.items() if v is not None})
     return options
 
 
@@ -112,6 +142,10 @@ def simulate(
     scenarios: ScenariosOpt = None,
     solve_budget_s: BudgetOpt = None,
     milp: MilpOpt = False,
+    alpha: AlphaOpt = None,
+    selection: SelectionOpt = None,
+    temperature: TemperatureOpt = None,
+    profile: ProfileOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -131,7 +165,7 @@ def simulate(
             seed=seed,
             days=days,
             replay=replay,
-            options=_policy_options(scenarios, solve_budget_s, milp),
+            options=_policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -178,6 +212,10 @@ def compare(
     scenarios: ScenariosOpt = None,
     solve_budget_s: BudgetOpt = None,
     milp: MilpOpt = False,
+    alpha: AlphaOpt = None,
+    selection: SelectionOpt = None,
+    temperature: TemperatureOpt = None,
+    profile: ProfileOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -198,7 +236,7 @@ def compare(
         names = policies.split(",") if policies else list(POLICIES)
         for name in names:
             make_policy(name)
-        options = _policy_options(scenarios, solve_budget_s, milp)
+        options = _policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile)
         source = str(openv2b) if openv2b else None
         episodes = 1 if source else episodes
         specs = [
@@ -216,8 +254,8 @@ def compare(
             )
     summaries = with_oracle_gap(summaries)
     table = aggregate(summaries, order=names)
-    shown = shown_columns(table)
-    parts = (("money (paper Table 1 columns)", shown[:4]), ("energy, runtime, gap", shown[4:]))
+    shown = {c.key: c for c in shown_columns(table)}
+    parts = [(title, [shown[k] for k in keys if k in shown]) for title, keys in GROUPS]
     for title, columns in parts:
         length = f" of {days} day(s), costs per episode" if days else ""
         view = Table(title=f"{site}: {episodes} test episode(s){length}, mean ± std — {title}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import console, user_errors
+from v2b.cli.common import check_output_file, console, user_errors
 from v2b.users.survey import (
     SCENARIOS,
     SurveyError,
@@ -45,21 +44,6 @@ survey_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(survey_app, name="survey")
-
-
-def check_writable(out: Path) -> None:
-    """Fail early, before any work, when ``--out`` cannot be written (parent created if missing)."""
-    if out.is_dir():
-        raise SurveyError(f"--out {out}: is a directory; give a file name")
-    parent = out.parent
-    if parent.exists() and not parent.is_dir():
-        raise SurveyError(f"--out {out}: {parent} is a file, not a directory")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SurveyError(f"--out {out}: cannot create directory {parent}: {err.strerror}") from None
-    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise SurveyError(f"--out {out}: not writable")
 
 
 def _summary_table(types: UserTypes, respondents: int, title: str) -> Table:
@@ -97,7 +81,7 @@ def fit(
     restarts: Annotated[int, typer.Option(help="k-means++ runs; the tightest clustering is kept.")] = 10,
 ) -> None:
     with user_errors():
-        check_writable(out)
+        check_output_file(out)
         if restarts < 1:
             raise SurveyError(f"--restarts = {restarts}: must be at least 1")
         survey = read_survey(survey_csv)
@@ -135,7 +119,7 @@ def synthesize(
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 1,
 ) -> None:
     with user_errors():
-        check_writable(out)
+        check_output_file(out)
         population = load_user_types(types)
         survey = synthetic_survey(population, respondents, np.random.default_rng(seed))
         survey.to_csv(out, index=False)

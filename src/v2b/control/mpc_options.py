@@ -12,6 +12,7 @@ from typing import Any
 
 from v2b.errors import UserError
 from v2b.opt.problem import FUTURE_MODELS
+from v2b.opt.warm import MAX_SCENARIO_SETS
 
 
 class MpcOptionError(UserError):
@@ -92,4 +93,9 @@ class MpcOptions:
         for name, value, lo, hi in checks:
             if not isinstance(value, int | float) or not lo <= value <= hi:
                 raise MpcOptionError(f"option {name}={value!r} is outside the allowed range {lo}..{hi}")
+        if opts.warm_start and opts.scenarios + opts.recourse_bundles >= MAX_SCENARIO_SETS:
+            raise MpcOptionError(
+                f"option warm_start needs scenarios + recourse_bundles < {MAX_SCENARIO_SETS} "
+                f"(got {opts.scenarios} + {opts.recourse_bundles}): its keys would collide"
+            )
         return opts

@@ -25,7 +25,7 @@ from v2b.negotiation.options import OptionBuilder, PricedMenu, PricingFailed
 from v2b.negotiation.settings import NegotiationSettings
 from v2b.negotiation.static_menu import StaticMenu, load_site_menu, static_menu
 from v2b.opt.marginal import ArrivalPricer
-from v2b.sim.assignment import clip_departure_slot
+from v2b.timegrid import clip_departure_slot
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,9 @@ from v2b.scenarios import site_scenarios
 from v2b.scenarios.openv2b_episode import openv2b_episode, openv2b_site
 from v2b.sim import SimResult, simulate
 from v2b.site import Site, load_site
+from v2b.users.choice import LogitChooser
+from v2b.users.population import site_chooser
+from v2b.users.types import PROFILES
 
 
 class RunError(UserError):
@@ -94,8 +97,21 @@ def run(spec: RunSpec, site: Site | None = None) -> SimResult:
         policy,
         seed=spec.seed,
         futures=futures,
+        chooser=chooser_for(site, spec.options),
         policy_options=spec.options,
     )
+
+
+def chooser_for(site: Site, options: dict[str, Any]) -> LogitChooser:
+    """The site's drivers, with ``choice_temperature_usd`` and ``user_profile`` from the
+    run's options where given (``--temperature``, ``--profile``)."""
+    temperature = options.get("choice_temperature_usd")
+    if temperature is not None and not (isinstance(temperature, int | float) and 0 <= temperature <= 1000):
+        raise RunError(f"--temperature {temperature!r} must be a number of dollars in 0..1000")
+    profile = options.get("user_profile")
+    if profile is not None and profile not in PROFILES:
+        raise RunError(f"--profile {profile!r} is not one of {', '.join(PROFILES)}")
+    return site_chooser(site, temperature, profile)
 
 
 def _summary_of(spec: RunSpec) -> dict[str, Any]:

@@ -28,6 +28,25 @@ COLUMNS: tuple[Column, ...] = (
     Column("discharged_kwh", "V2B (kWh)", decimals=1),
     Column("decision_median_s", "Decision median (ms)", scale=1000.0, decimals=2),
     Column("gap_to_oracle", "Gap to oracle (%)", scale=100.0, decimals=2),
+    Column("reject_rate_declined", "Declined (%)", scale=100.0, decimals=2),
+    Column("reject_rate_no_charger", "No charger (%)", scale=100.0, decimals=2),
+    Column("targets_met_share", "Targets met (%)", scale=100.0, decimals=1),
+    Column("offer_seconds_median", "Offer median (ms)", scale=1000.0, decimals=1),
+    Column("solver_fallbacks", "Solver fallbacks", decimals=1),
+    Column("solver_failures", "Solver failures", decimals=1),
+    Column("negotiation_fallbacks", "Pricing fallbacks", decimals=1),
+)
+
+#: How ``v2b compare`` groups the columns into tables that fit a terminal.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("money (paper Table 1 columns)",
+     ("building_cost_usd", "user_cost_usd_per_kwh", "user_payments_usd", "reject_rate")),
+    ("energy, runtime, gap",
+     ("peak_kw", "energy_delivered_kwh", "unmet_kwh", "discharged_kwh", "decision_median_s",
+      "gap_to_oracle")),
+    ("drivers and solver",
+     ("reject_rate_declined", "reject_rate_no_charger", "targets_met_share", "offer_seconds_median",
+      "solver_fallbacks", "solver_failures", "negotiation_fallbacks")),
 )
 
 
@@ -64,8 +83,9 @@ def aggregate(summaries: list[dict[str, Any]], order: list[str] | None = None) -
         row: dict[str, Any] = {"policy": policy, "episodes": len(sub)}
         for col in columns:
             values = sub[col.key].to_numpy(dtype=float) * col.scale
-            row[f"{col.key}_mean"] = float(np.mean(values))
-            row[f"{col.key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            values = values[np.isfinite(values)]
+            row[f"{col.key}_mean"] = float(np.mean(values)) if values.size else float("nan")
+            row[f"{col.key}_std"] = float(np.std(values, ddof=1)) if values.size > 1 else 0.0
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -76,7 +96,10 @@ def shown_columns(table: pd.DataFrame) -> list[Column]:
 
 
 def cell(row: pd.Series, col: Column) -> str:
+    """``mean ± std``, or ``-`` where the policy has no such figure."""
     mean, std = row[f"{col.key}_mean"], row[f"{col.key}_std"]
+    if not np.isfinite(mean):
+        return "-"
     return f"{mean:,.{col.decimals}f} ± {std:,.{col.decimals}f}"
 
 

@@ -9,8 +9,8 @@ from v2b.negotiation.options import PricedOption, PricingFailed
 from v2b.negotiation.static_menu import level_outcome, site_levels
 from v2b.scenarios import site_scenarios
 from v2b.sim import simulate
-from v2b.sim.assignment import clip_departure_slot
 from v2b.site import Site
+from v2b.timegrid import clip_departure_slot
 
 
 class _LevelPricer(NegotiatingCharging):

@@ -25,8 +25,7 @@ from v2b.interface import ArrivalRequest, Menu, Option
 from v2b.negotiation.pricing import driver_surplus_usd, marginal_utility_usd, per_kwh_terms, user_price_usd
 from v2b.negotiation.settings import NegotiationSettings
 from v2b.opt.marginal import ArrivalCost, ArrivalPricer
-from v2b.sim.assignment import clip_departure_slot
-from v2b.timegrid import SLOT_MINUTES
+from v2b.timegrid import SLOT_MINUTES, clip_departure_slot
 
 
 class PricingFailed(RuntimeError):

@@ -63,7 +63,7 @@ class NegotiationSettings:
     @classmethod
     def from_site(cls, site: Site, options: dict[str, Any] | None = None) -> NegotiationSettings:
         """The site's ``[negotiation]`` and ``[users]``, with run options ``alpha``,
-        ``selection`` and ``negotiation_futures`` overriding them."""
+        ``selection``, ``negotiation_futures`` and ``user_profile`` overriding them."""
         n, opts = site.negotiation, dict(options or {})
         alpha = opts.get("alpha", n.alpha)
         if alpha is None:
@@ -79,7 +79,8 @@ class NegotiationSettings:
             raise NegotiationOptionError(
                 f"option negotiation_futures={futures!r} must be an integer in 1..1000"
             )
-        w1, w2 = site_user_types(site).mean_weights()
+        # The building knows the population it serves (its survey and profile), not each driver.
+        w1, w2 = site_user_types(site, opts.get("user_profile")).mean_weights()
         return cls(
             levels=tuple((lv.max_soc_reduction_pct, lv.max_delay_minutes // SLOT_MINUTES) for lv in n.levels),
             alpha=float(alpha),

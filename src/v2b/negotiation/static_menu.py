@@ -24,9 +24,8 @@ from v2b.errors import UserError
 from v2b.interface import ArrivalRequest, Menu, Option
 from v2b.negotiation.pricing import driver_surplus_usd
 from v2b.negotiation.settings import NegotiationSettings
-from v2b.sim.assignment import clip_departure_slot
 from v2b.site import Site
-from v2b.timegrid import SLOT_MINUTES
+from v2b.timegrid import SLOT_MINUTES, clip_departure_slot
 
 
 class StaticMenuError(UserError):

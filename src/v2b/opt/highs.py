@@ -7,7 +7,11 @@ row bounds of the loaded model keeps HiGHS's basis, so the next solve is warm.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,37 @@ from v2b.opt.lp import LinearProgram
 
 _OK = highspy.HighsStatus.kOk
 _MODEL = highspy.HighsModelStatus
+
+
+_FIRST = threading.Lock()
+_banner_shown = False
+
+
+@contextmanager
+def _stdout_to_stderr():
+    """Send what C code writes to standard output to standard error meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs() -> highspy.Highs:
+    """A HiGHS object. The first one of a process prints HiGHS's banner (highspy 1.16 does
+    it in the constructor, before any option can silence it); it goes to standard error so
+    that standard output stays the program's (e.g. ``v2b offer --json``)."""
+    global _banner_shown
+    with _FIRST:
+        if _banner_shown:
+            return highspy.Highs()
+        with _stdout_to_stderr():
+            h = highspy.Highs()
+        _banner_shown = True
+        return h
 
 
 class SolverSetupError(RuntimeError):
@@ -60,7 +95,7 @@ class HighsSolver:
     """
 
     def __init__(self, options: dict[str, Any] | None = None):
-        self._h = highspy.Highs()
+        self._h = new_highs()
         self._loaded = False
         for name, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
             self.set_option(name, value)

@@ -15,8 +15,9 @@ from v2b.opt.fleet import session_units
 from v2b.opt.grid import TimeGrid
 from v2b.opt.problem import ChargingProblem, split_uncontrolled
 from v2b.opt.units import Units
-from v2b.sim.assignment import arrival_order, clip_departure_slot, pick_charger, preference_order
+from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.site import Site
+from v2b.timegrid import clip_departure_slot
 
 
 def fcfs_assignment(site: Site, sessions: tuple[Session, ...]) -> list[tuple[Session, int]]:
@@ -39,7 +40,7 @@ def fcfs_assignment(site: Site, sessions: tuple[Session, ...]) -> list[tuple[Ses
 
 
 def clipped_departure(s: Session) -> int:
-    """Departure slot as the engine applies it (:func:`v2b.sim.assignment.clip_departure_slot`)."""
+    """Departure slot as the engine applies it (:func:`v2b.timegrid.clip_departure_slot`)."""
     return clip_departure_slot(s.arrival_slot, s.departure_slot)
 
 

@@ -27,13 +27,30 @@ _LOWER, _BASIC, _UPPER = 0, 1, 2
 _KIND_C, _KIND_D, _KIND_E, _KIND_U, _KIND_PEAK = range(5)
 
 
+#: What a key can hold: kind < 16, scenario set < 2048, id < 2**33, episode slot < 16384.
+MAX_SCENARIO_SETS = 1 << 11
+MAX_SLOTS = 1 << 14
+
+
+class WarmKeyError(ValueError):
+    """A problem too large for warm-start keys (they would collide)."""
+
+
 def _key(kind: np.ndarray | int, scenario: np.ndarray | int, ident: np.ndarray | int,
          slot: np.ndarray | int) -> np.ndarray:
-    """One int64 per (kind < 16, scenario < 2048, 33-bit id, slot < 16384)."""
+    """One int64 per (kind, scenario set, id, slot); refuses values that do not fit
+    instead of letting two names share a key."""
     k = np.asarray(kind, dtype=np.int64)
-    s = np.asarray(scenario, dtype=np.int64) & 0x7FF
-    i = np.asarray(ident, dtype=np.int64) & 0x1FFFFFFFF
-    t = np.asarray(slot, dtype=np.int64) & 0x3FFF
+    s = np.asarray(scenario, dtype=np.int64)
+    i = np.asarray(ident, dtype=np.int64)
+    t = np.asarray(slot, dtype=np.int64)
+    for name, value, limit in (("scenario set", s, MAX_SCENARIO_SETS), ("EV id", i, 1 << 33),
+                               ("slot", t, MAX_SLOTS), ("kind", k, 16)):
+        if value.size and (value.min() < 0 or value.max() >= limit):
+            raise WarmKeyError(
+                f"warm start cannot name a {name} of {int(value.max())} (limit {limit - 1}); "
+                "use fewer scenarios and bundles, or no warm start"
+            )
     return (((k << 11 | s) << 33 | i) << 14) | t
 
 

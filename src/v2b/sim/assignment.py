@@ -11,7 +11,6 @@ import numpy as np
 
 from v2b.episode import Session
 from v2b.site import ChargerArrays
-from v2b.timegrid import end_of_day
 
 
 def preference_order(chargers: ChargerArrays) -> np.ndarray:
@@ -29,8 +28,3 @@ def pick_charger(free: np.ndarray, order: np.ndarray) -> int | None:
 def arrival_order(sessions: tuple[Session, ...] | list[Session]) -> list[Session]:
     """Sessions in service order: by arrival slot, then earliest departure, then id."""
     return sorted(sessions, key=lambda s: (s.arrival_slot, s.departure_slot, s.session_id))
-
-
-def clip_departure_slot(arrival_slot: int, departure_slot: int) -> int:
-    """A departure the engine can apply: after arrival, by the end of the arrival's day."""
-    return int(min(max(departure_slot, arrival_slot + 1), end_of_day(arrival_slot)))

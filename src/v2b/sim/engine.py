@@ -27,11 +27,11 @@ from v2b.interface import (
     PolicyContext,
 )
 from v2b.sim import physics
-from v2b.sim.assignment import arrival_order, clip_departure_slot, pick_charger, preference_order
+from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
-from v2b.timegrid import SLOTS_PER_DAY
+from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
 from v2b.users.choice import Chooser
 from v2b.users.drivers import driver_rng
 from v2b.users.population import site_chooser

@@ -17,8 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from v2b.interface import ArrivalRequest, Menu, Option
-from v2b.sim.assignment import clip_departure_slot
-from v2b.timegrid import SLOT_MINUTES
+from v2b.timegrid import SLOT_MINUTES, clip_departure_slot
 from v2b.users.drivers import Driver, draw_driver
 from v2b.users.types import UserTypes
 
