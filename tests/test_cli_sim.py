@@ -25,7 +25,8 @@ def test_sites_lists_the_default():
 def test_site_show_prints_chargers_tariff_and_sources():
     result = invoke("site", "show", "santa-clara-office")
     assert result.exit_code == 0
-    for text in ("bidirectional", "-20", "0.178", "0.137", "11.67", "builtin:acn-jpl", "0.3"):
+    for text in ("bidirectional", "-20", "0.178", "0.137", "11.67", "builtin:acn-jpl", "0.3",
+                 "105 min later", "builtin:consent-survey", "santa-clara-office.menu.toml"):
         assert text in result.output
 
 
@@ -72,6 +73,8 @@ def test_simulate_writes_every_file(tmp_path):
     for col in (
         "session_id", "arrival_slot", "departure_slot", "charger_id", "battery_kwh", "soc_arrival",
         "soc_requested", "soc_target", "soc_departure", "payment_usd", "option", "rejected",
+        "level", "driver_type", "acceptance_usd", "price_usd", "promised_kwh", "energy_cost_usd",
+        "marginal_utility_usd", "offered_price_usd", "requested_departure_slot",
     ):
         assert col in header
 
@@ -153,4 +156,6 @@ def test_python_dash_m_runs_the_same_cli():
     import sys
 
     out = subprocess.run([sys.executable, "-m", "v2b", "policies"], capture_output=True, text=True)
-    assert out.returncode == 0 and "smart" in out.stdout
+    assert out.returncode == 0
+    for name in ("smart-free", "smart-fixed", "smart-utility", "menu", "consent", "consent-no-reject"):
+        assert name in out.stdout

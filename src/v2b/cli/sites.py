@@ -51,7 +51,10 @@ def show(
     curve = ", ".join(f"{s:.0%}→{f:.0%}" for s, f in site.battery.charge_curve)
     battery.add_row("charge limit (SoC → share of charger power)", curve)
     battery.add_row("V2B discharge floor", f"{site.battery.discharge_floor_soc:.0%} SoC")
+    battery.add_row("cars leave with at least their arrival energy",
+                    "yes" if site.battery.keep_arrival_energy else "no")
     console.print(battery)
+    console.print(_negotiation(site))
     data = Table(title="data", show_header=False)
     data.add_row("building load", f"{site.load.source} × {site.load.scale}")
     data.add_row("sessions", f"{site.sessions.source} (format {site.sessions.format})")
@@ -84,4 +87,21 @@ def _tariff(site: Site) -> Table:
         table.add_column(col)
     for p in site.tariff.energy:
         table.add_row(p.name, p.start, p.end, f"{p.price_per_kwh:g}")
+    return table
+
+
+def _negotiation(site: Site) -> Table:
+    n, u = site.negotiation, site.users
+    table = Table(title="negotiation and drivers", show_header=False)
+    levels = "; ".join(
+        f"{i + 1}: up to {lv.max_soc_reduction_pct:g} SoC points, {lv.max_delay_minutes} min later"
+        for i, lv in enumerate(n.levels)
+    )
+    table.add_row("levels (0 = the request as is)", levels)
+    table.add_row("futures per arrival (N_neg), alpha", f"{n.futures}, {n.alpha:g}")
+    table.add_row("option selection", n.selection)
+    table.add_row("fixed price (policy smart-fixed)", f"{n.fixed_price_per_kwh:g} $/kWh")
+    table.add_row("static menu prices (policy menu)", n.menu or "none (v2b menu calibrate)")
+    table.add_row("driver types, profile", f"{u.types}, {u.profile}")
+    table.add_row("logit temperature", f"{u.choice_temperature_usd:g} $")
     return table

@@ -229,6 +229,9 @@ class Simulator:
             record.reject_reason = "no charger"
             return record
         menu = self.policy.offer(self.observe(), request)
+        record.offered_options = len(menu.options)
+        if menu.options:
+            record.offered_price_usd = menu.options[0].price_usd(s)
         choice = self.chooser(menu, request, driver_rng(self.seed, self._episode_key, s.session_id))
         record.driver_type = choice.driver_type
         record.acceptance_usd = choice.acceptance_usd

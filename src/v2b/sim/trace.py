@@ -31,7 +31,9 @@ class SessionRecord:
     energy delivered, ``docs/model.md``, "Settlement"). ``acceptance_usd`` is the
     driver's value Y of what they took (0 for reject, NaN if nobody valued it).
     ``energy_cost_usd`` and ``marginal_utility_usd`` are the option's Eq. 3 terms
-    where it was priced by marginal utility.
+    where it was priced by marginal utility. ``offered_options`` counts the menu's
+    options (reject not counted) and ``offered_price_usd`` is the price of its
+    first one, the request as is, whatever the driver chose.
     """
 
     session_id: str
@@ -55,6 +57,8 @@ class SessionRecord:
     promised_kwh: float = 0.0
     energy_cost_usd: float = float("nan")
     marginal_utility_usd: float = float("nan")
+    offered_options: int = 0
+    offered_price_usd: float = float("nan")
 
     @property
     def delivered_kwh(self) -> float:
