@@ -82,7 +82,7 @@ class MonthPeakPrior:
             months = [
                 sc.pool_episode(i).load_kw.reshape(-1, SLOTS_PER_DAY) for i in range(sc.n_pool)
             ]
-        except Exception as err:  # a site without generated episodes plans month-blind
+        except (ValueError, OSError) as err:  # no usable pool (bad data, missing file): month-blind
             log.warning("no sampling pool for site %s (%r): month-blind demand charge", site.name, err)
             return None
         return cls(months)

@@ -62,7 +62,7 @@ def parse_local_times(raw: pd.Series, timezone: str | pd.Series) -> tuple[pd.Ser
             rows = has_offset & (zones == zone).to_numpy()
             try:
                 local = aware[rows].dt.tz_convert(zone)
-            except Exception:  # noqa: BLE001 -- unknown zone names become per-row errors
+            except (LookupError, ValueError, TypeError):  # unknown zone names become per-row errors
                 continue
             out[rows] = local.dt.tz_localize(None).astype("datetime64[ns]")
     naive = ~has_offset & ~missing

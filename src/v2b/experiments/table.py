@@ -52,7 +52,9 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def with_oracle_gap(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add ``gap_to_oracle`` (building cost / oracle's - 1, same episode) to each run
-    whose episode the ``oracle`` policy also ran; other runs are returned unchanged."""
+    whose episode the ``oracle`` policy also ran and whose drivers charged for free (the
+    oracle bounds free charging; with payments and rejects the comparison means nothing);
+    other runs are returned unchanged."""
     def key(s: dict[str, Any]) -> tuple:
         return (s["site"], s["episode_kind"], s["episode"], s["days"], s["seed"])
 
@@ -60,7 +62,9 @@ def with_oracle_gap(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for s in summaries:
         bound = best.get(key(s))
-        out.append(s if bound is None else {**s, "gap_to_oracle": s["building_cost_usd"] / bound - 1.0})
+        free = s.get("user_payments_usd", 0.0) == 0.0 and s.get("rejected_declined", 0) == 0
+        out.append(s if bound is None or not free
+                   else {**s, "gap_to_oracle": s["building_cost_usd"] / bound - 1.0})
     return out
 
 

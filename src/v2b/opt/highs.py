@@ -29,27 +29,30 @@ _banner_shown = False
 
 
 @contextmanager
-def _stdout_to_stderr():
-    """Send what C code writes to standard output to standard error meanwhile."""
+def _stdout_discarded():
+    """Discard what C code writes to standard output meanwhile."""
     sys.stdout.flush()
     saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(null, 1)
         yield
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(null)
 
 
 def new_highs() -> highspy.Highs:
     """A HiGHS object. The first one of a process prints HiGHS's banner (highspy 1.16 does
-    it in the constructor, before any option can silence it); it goes to standard error so
-    that standard output stays the program's (e.g. ``v2b offer --json``)."""
+    it in the constructor, before any option can silence it); it is discarded, so that
+    standard output stays the program's (e.g. ``v2b offer --json``) and every worker
+    process of ``v2b compare`` does not repeat it."""
     global _banner_shown
     with _FIRST:
         if _banner_shown:
             return highspy.Highs()
-        with _stdout_to_stderr():
+        with _stdout_discarded():
             h = highspy.Highs()
         _banner_shown = True
         return h
