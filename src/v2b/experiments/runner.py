@@ -77,8 +77,9 @@ def openv2b_run_inputs(spec: RunSpec, defaults: Site) -> tuple[Site, Episode]:
     return site, _shortened(openv2b_episode(scenario, site.name), spec.days)
 
 
-def run(spec: RunSpec, site: Site | None = None) -> SimResult:
-    """Simulate one :class:`RunSpec`.
+def run(spec: RunSpec, site: Site | None = None,
+        progress: Callable[[int, int], None] | None = None) -> SimResult:
+    """Simulate one :class:`RunSpec`; ``progress(slots done, slots)`` after each day.
 
     An openv2b scenario brings its own chargers, prices and episode and has no
     sampling pool: sampling policies then see no futures (``futures=None``).
@@ -99,6 +100,7 @@ def run(spec: RunSpec, site: Site | None = None) -> SimResult:
         futures=futures,
         chooser=chooser_for(site, spec.options),
         policy_options=spec.options,
+        progress=progress,
     )
 
 

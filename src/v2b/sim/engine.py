@@ -12,6 +12,7 @@ service, a Gymnasium environment) drives :class:`Simulator` slot by slot.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,10 +298,12 @@ class Simulator:
         self.begin_slot()
         self.end_slot()
 
-    def run(self) -> SimResult:
-        """Every remaining slot, then the bill."""
+    def run(self, progress: Callable[[int, int], None] | None = None) -> SimResult:
+        """Every remaining slot, then the bill; ``progress(slots done, slots)`` after each day."""
         while not self.done:
             self.step()
+            if progress is not None and (self.slot % SLOTS_PER_DAY == 0 or self.done):
+                progress(self.slot, self.episode.n_slots)
         return self.finish()
 
     def finish(self) -> SimResult:
@@ -320,9 +323,11 @@ def simulate(
     futures: FutureSampler | None = None,
     chooser: Chooser | None = None,
     policy_options: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimResult:
-    """Run ``policy`` on ``episode`` and bill the result (see :class:`Simulator`)."""
-    return Simulator(site, episode, policy, seed, futures, chooser, policy_options).run()
+    """Run ``policy`` on ``episode`` and bill the result (see :class:`Simulator`);
+    ``progress(slots done, slots)`` is called after each simulated day."""
+    return Simulator(site, episode, policy, seed, futures, chooser, policy_options).run(progress)
 
 
 def _summary(
