@@ -97,3 +97,23 @@ def test_planners_keep_every_car_at_its_arrival_energy(seed):
                                                                 rel=1e-7)
     smart = simulate(site, ep, SmartCharging(), seed=1, futures=RandomSampler(), policy_options=FAST)
     assert left_below(smart) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_lp_plans_the_same_payback_the_engine_enforces(seed):
+    # Full cars (above the 70 % knee, where recharging is slower) and a sharp afternoon peak
+    # make V2B worth doing; the oracle's plan must then be played back as planned.
+    rng = np.random.default_rng(seed)
+    sessions = []
+    for k in range(6):
+        a = int(rng.integers(30, 40))
+        soc = float(rng.uniform(0.75, 0.95))
+        sessions.append(Session(f"s{k}", a, a + int(rng.integers(30, 50)), 60.0, soc,
+                                float(min(1.0, soc + rng.uniform(0, 0.05)))))
+    load = np.full(96, 20.0)
+    load[44:60] = 60.0
+    run = simulate(tiny_site(flat_curve=False), episode(sessions, load), Oracle(), seed=1)
+    s = run.summary
+    assert s["discharged_kwh"] > 0
+    assert s["building_cost_usd"] == pytest.approx(s["oracle_objective_usd"], rel=1e-7)
+    assert left_below(run) == []

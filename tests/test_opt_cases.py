@@ -75,7 +75,7 @@ def random_observation(
         session_ids=tuple(f"ev{i}" if o else "" for i, o in enumerate(occupied)),
         energy_kwh=energy, battery_kwh=battery, target_kwh=target, floor_kwh=floor,
         arrival_slot=np.where(occupied, slot, -1), departure_slot=departure,
-        departure_floor_kwh=energy.copy(),
+        departure_floor_kwh=energy.copy(), current_load_known=True, last_load_kw=float(load[-1]),
     )
 
 

@@ -202,4 +202,4 @@ def test_uncontrolled_chargers_become_load_at_full_power():
     problem = problem_from_observation(site, obs, futures)
     assert problem.units.n == 0
     # Full power (10 kW) until departure, whatever the target: the hardware does not stop.
-    np.testing.assert_allclose(problem.load_kw[0, :4], [obs.building_kw + 10, 30, 30, 20])
+    np.testing.assert_allclose(problem.load_kw[0, :4], [obs.last_load_kw + 10, 30, 30, 20])

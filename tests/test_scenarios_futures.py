@@ -19,8 +19,11 @@ def sc():
     return site_scenarios(load_site("santa-clara-office"))
 
 
-def observation(load_today_kw: np.ndarray, day: int, n_chargers: int = 15) -> Observation:
-    k = load_today_kw.size - 1
+def observation(load_today_kw: np.ndarray, day: int, n_chargers: int = 15,
+                known: bool = True) -> Observation:
+    """The paper's knowledge (``known``: the last value is the slot being decided) or a
+    meter's (the slot being decided comes after the values given)."""
+    k = load_today_kw.size - 1 if known else load_today_kw.size
     zeros = np.zeros(n_chargers)
     return Observation(
         slot=day * SLOTS_PER_DAY + k,
@@ -38,6 +41,8 @@ def observation(load_today_kw: np.ndarray, day: int, n_chargers: int = 15) -> Ob
         arrival_slot=zeros - 1,
         departure_slot=zeros - 1,
         departure_floor_kwh=zeros,
+        current_load_known=known,
+        last_load_kw=float(load_today_kw[-1]) if load_today_kw.size else float("nan"),
     )
 
 
@@ -121,3 +126,28 @@ def test_sampling_is_fast(sc):
         sampler.sample(obs, 30, rng)
     # Measured 0.3-1.1 ms per call here; the bound leaves room for a loaded CI machine.
     assert (time.perf_counter() - start) / 20 < 0.025
+
+
+@pytest.mark.parametrize("k", [1, 40, 95])
+def test_with_measured_load_the_coming_slot_is_sampled_from_the_pools_steps(sc, k):
+    sampler = sc.future_sampler()
+    measured = sc.test_episode(0).load_kw[2 * SLOTS_PER_DAY : 2 * SLOTS_PER_DAY + k]
+    obs = observation(measured, day=2, known=False)
+    assert obs.slot_of_day == k
+    futures = sampler.sample(obs, 200, np.random.default_rng(4))
+    first = np.array([f.load_kw[0] for f in futures])
+    drawn = np.random.default_rng(4).integers(sampler.n_days, size=200)
+    move = sampler.load_kw[drawn, k] / sampler.load_kw[drawn, k - 1]
+    np.testing.assert_allclose(first, measured[-1] * np.clip(move, 0.1, 10.0))
+    assert first.std() > 0  # the futures disagree about the slot nobody has measured yet
+    step = sampler.load_step_kw(k, 0.9)
+    assert step == pytest.approx(np.quantile(sampler.load_kw[:, k] - sampler.load_kw[:, k - 1], 0.9))
+
+
+def test_before_any_measurement_the_pool_value_is_kept(sc):
+    sampler = sc.future_sampler()
+    obs = observation(np.zeros(0), day=0, known=False)
+    assert obs.slot_of_day == 0 and np.isnan(obs.last_load_kw)
+    futures = sampler.sample(obs, 5, np.random.default_rng(2))
+    drawn = np.random.default_rng(2).integers(sampler.n_days, size=5)
+    np.testing.assert_allclose([f.load_kw[0] for f in futures], sampler.load_kw[drawn, 0])

@@ -8,6 +8,7 @@ import pytest
 from helpers import episode, random_episode, tiny_site
 from v2b.control.registry import make_policy
 from v2b.episode import Session
+from v2b.errors import UserError
 from v2b.interface import Menu, Observation, Option, Policy
 from v2b.sim import PolicyError, simulate
 from v2b.timegrid import SLOT_H
@@ -160,23 +161,42 @@ def test_menu_options_are_clipped_to_the_day_and_paid():
     assert rec.payment_usd == pytest.approx(1.0 + 0.2 * rec.delivered_kwh)
 
 
+class Spy(Policy):
+    """Charges nothing; keeps every observation it gets."""
+
+    name = "spy"
+
+    def reset(self, ctx):
+        super().reset(ctx)
+        self.seen: list[Observation] = []
+
+    def decide(self, obs):
+        self.seen.append(obs)
+        return np.zeros(obs.occupied.shape)
+
+
 def test_observation_hides_the_future():
-    seen: list[Observation] = []
-
-    class Spy(Policy):
-        name = "spy"
-
-        def decide(self, obs):
-            seen.append(obs)
-            return np.zeros(obs.occupied.shape)
-
-    ep = two_ev_episode()
-    simulate(tiny_site(), ep, Spy())
-    for obs in seen:
-        assert obs.load_today_kw.size == obs.slot_of_day + 1
+    ep = episode(list(two_ev_episode().sessions), np.arange(96.0))  # the load names its own slot
+    spy = Spy()
+    simulate(tiny_site(), ep, spy)
+    for obs in spy.seen:
+        # A meter's knowledge: completed slots only, the latest of them as last_load_kw.
+        assert obs.load_today_kw.size == obs.slot_of_day and not obs.current_load_known
+        assert obs.last_load_kw == obs.slot - 1 if obs.slot else np.isnan(obs.last_load_kw)
         assert obs.occupied.sum() <= 2
         assert all(sid in ("", "A", "B") for sid in obs.session_ids)
         assert (obs.arrival_slot[obs.occupied] <= obs.slot).all()
+
+
+def test_the_paper_mode_also_shows_the_slot_being_decided():
+    ep = episode(list(two_ev_episode().sessions), np.arange(96.0))
+    spy = Spy()
+    simulate(tiny_site(), ep, spy, policy_options={"load_info": "paper"})
+    seen = spy.seen
+    assert seen and all(o.current_load_known and o.last_load_kw == o.slot for o in seen)
+    assert all(o.load_today_kw.size == o.slot_of_day + 1 for o in seen)
+    with pytest.raises(UserError, match="load_info='psychic'"):
+        simulate(tiny_site(), ep, Spy(), policy_options={"load_info": "psychic"})
 
 
 def test_uncontrolled_charger_draws_full_power_whatever_the_policy_asks():

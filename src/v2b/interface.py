@@ -26,9 +26,12 @@ class Observation:
 
     Per-charger arrays have one entry per charger of the site (in
     ``site.charger_list`` order); entries of free chargers are 0 / -1 / "".
-    ``load_today_kw`` holds today's building load from the day's first slot up to
-    and including the current slot (the current 15-minute value is treated as
-    known at decision time, as the CONSENT state s_k includes p^b_{t_k}).
+    ``load_today_kw`` holds the building load of today's slots the policy knows:
+    the completed ones (``current_load_known = False``, what a meter gives, the
+    default) or also the slot being decided (``True``, the CONSENT paper's state
+    s_k, which includes p^b_{t_k}); ``last_load_kw`` is the latest of those values,
+    across midnight (NaN before the first slot of the episode). See
+    ``docs/model.md``, "Observation: what is known of the load".
     ``peak_so_far_kw`` is the month's highest metered 15-minute power before
     ``slot`` (0 at the start of the month). ``departure_floor_kwh`` is the
     least energy each connected EV must leave with (its arrival energy where the
@@ -51,11 +54,8 @@ class Observation:
     arrival_slot: np.ndarray
     departure_slot: np.ndarray
     departure_floor_kwh: np.ndarray
-
-    @property
-    def building_kw(self) -> float:
-        """The building's load in the current slot [kW]."""
-        return float(self.load_today_kw[-1])
+    current_load_known: bool = False
+    last_load_kw: float = float("nan")
 
 
 @dataclass(frozen=True)

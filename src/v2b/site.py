@@ -17,8 +17,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from v2b.data.zones import check_time_zone
 from v2b.errors import UserError
-from v2b.timegrid import SLOTS_PER_DAY, clock_to_slot
+from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, clock_to_slot
 
 BUILTIN_SITES_PACKAGE = "v2b.sites"
 
@@ -71,12 +72,30 @@ class ChargerGroup(_Model):
 
 
 class EnergyPeriod(_Model):
-    """A time-of-use period ``[start, end)`` in local clock time; may wrap midnight."""
+    """A time-of-use period ``[start, end)`` in local clock time; may wrap midnight.
+
+    Times are ``HH:MM`` on the 15-minute slot grid (``docs/model.md``, "Time and
+    episodes"): a period starting at 06:07 could only be billed from 06:00 or 06:15,
+    so it is refused rather than shown one way and billed another.
+    """
 
     name: str
     start: str = Field(pattern=r"^\d{2}:\d{2}$")
     end: str = Field(pattern=r"^\d{2}:\d{2}$")
     price_per_kwh: float = Field(ge=-10, le=10)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _on_slot_grid(cls, text: str) -> str:
+        hours, minutes = (int(part) for part in text.split(":"))
+        if minutes >= 60 or hours * 60 + minutes > 24 * 60:
+            raise ValueError(f"{text} is not a time of day between 00:00 and 24:00")
+        if minutes % SLOT_MINUTES:
+            raise ValueError(
+                f"{text} is not on a {SLOT_MINUTES}-minute boundary (prices change only at "
+                f"slot starts: :00, :15, :30 or :45)"
+            )
+        return text
 
     def slots(self) -> np.ndarray:
         first, last = clock_to_slot(self.start), clock_to_slot(self.end)
@@ -324,6 +343,11 @@ class Site(_Model):
     #: directory of the site file, for resolving relative data paths (not user-set)
     base_dir: str | None = None
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        return check_time_zone(name, "time zone")
+
     @cached_property
     def charger_list(self) -> tuple[Charger, ...]:
         """Every charger, ids like ``B01`` (bidirectional) and ``U01`` (unidirectional)."""
@@ -379,7 +403,11 @@ class ChargerArrays:
 
 def _format_errors(origin: str, err: ValidationError) -> str:
     lines = [f"{origin}: invalid site configuration"]
-    for e in err.errors():
+    errors = err.errors()
+    inner = {e["loc"][:k] for e in errors for k in range(len(e["loc"]))}
+    for e in errors:
+        if e["type"] == "too_short" and e["loc"] in inner:
+            continue  # a list left empty by its own invalid items: those items say why
         field = ".".join(str(p) for p in e["loc"]) or "(top level)"
         value = e.get("input")
         shown = repr(value) if not isinstance(value, dict) else "{...}"
@@ -387,8 +415,15 @@ def _format_errors(origin: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def site_from_dict(data: dict, origin: str = "<dict>", base_dir: str | None = None) -> Site:
+def site_from_dict(data: object, origin: str = "<dict>", base_dir: str | None = None) -> Site:
     """Validate a parsed site mapping; raise :class:`SiteError` naming ``origin``."""
+    if not isinstance(data, dict):
+        kinds = {list: "a list", int: "a number", float: "a number", str: "a string", bool: "a boolean"}
+        found = "null" if data is None else kinds.get(type(data), type(data).__name__)
+        raise SiteError(
+            f"{origin}: a site file must hold one table/object of fields (name, chargers, tariff, ...), "
+            f"found {found}"
+        )
     data = dict(data)
     data.pop("base_dir", None)
     try:
@@ -416,14 +451,19 @@ def load_site(name_or_path: str | Path) -> Site:
         return site_from_dict(tomllib.loads(res.read_text()), origin=f"builtin site {text_path}",
                               base_dir=str(folder))
     path = Path(name_or_path)
-    if not path.exists():
+    if not text_path.strip() or not path.exists():
         names = ", ".join(builtin_site_names())
         raise SiteError(f"no site named {text_path!r}: not a built-in site ({names}) nor a file")
+    if path.is_dir():
+        raise SiteError(f"{path}: is a directory, not a site file (.toml or .json)")
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text())
-        else:
-            data = tomllib.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise SiteError(
+            f"{path}: not a text site file (.toml or .json in UTF-8): byte {err.start} cannot be decoded"
+        ) from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
         raise SiteError(f"{path}: cannot parse: {err}") from None
     return site_from_dict(data, origin=str(path), base_dir=str(path.parent.resolve()))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import console, err_console, user_errors
+from v2b.cli.common import check_output_file, check_range, console, err_console, user_errors
+from v2b.scenarios import site_scenarios
+from v2b.site import load_site
 
 
 def _table(result: dict[str, Any]) -> Table:
@@ -69,7 +70,9 @@ def _ablation_table(rows: list[dict[str, Any]]) -> Table:
 @app.command("bench")
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Shorter runs (same keys).")] = False,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results here.")] = None,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Also write the results to this file.")
+    ] = None,
     site: Annotated[str, typer.Option(help="Site to benchmark (default: the bundled default site).")] = (
         "santa-clara-office"
     ),
@@ -78,7 +81,6 @@ def bench(
         typer.Option(
             help="Instead: run every controller variant (recourse, grid, futures, demand charge) "
             "and the baselines on this many whole test months; bill, gap to oracle and time.",
-            min=0,
         ),
     ] = 0,
 ) -> None:
@@ -91,15 +93,19 @@ def bench(
     from v2b import bench as bench_lib
 
     say = lambda m: err_console.print(f"[dim]{m}[/]")  # noqa: E731
-    with user_errors():
+    with user_errors():  # the output file and the options first: a full bench takes minutes
+        out = check_output_file(json_path, "--json") if json_path is not None else None
+        check_range("--ablation", ablation, 0)
+        the_site = load_site(site)
         if ablation:
+            check_range("--ablation", ablation, 0, site_scenarios(the_site).n_test)  # whole test months
             rows = bench_lib.ablation(site, ablation, progress=say)
             console.print(_ablation_table(rows))
             result: Any = {"site": site, "ablation": rows}
         else:
             result = bench_lib.run_bench(quick=quick, site_name=site, progress=say)
             console.print(_table(result))
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result, indent=2))
-        console.print(f"wrote {json_path}")
+    if out is not None:
+        with user_errors():
+            out.write_text(json.dumps(result, indent=2))
+        console.print(f"wrote {out}")

@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import console, user_errors
+from v2b.cli.common import check_output_dir, check_range, check_seed, console, user_errors
 
 if TYPE_CHECKING:
     from v2b.community.study import CommunityStudy
@@ -35,15 +35,21 @@ COMMUNITY_HELP = (
 )
 
 
+STUDY_FILES = ("table.json", "flows.csv", "summary.json", "fig2_net_loads.png",
+               "fig3_building1_net_load.png", "fig4_community_flows.png")
+
+
 @app.command("community", help=COMMUNITY_HELP)
 def community(
-    out: Annotated[Path, typer.Option(help="Folder for table.json, flows.csv, summary.json, PNGs.")],
+    out: Annotated[str, typer.Option(help="Folder for table.json, flows.csv, summary.json, PNGs.")],
     config: Annotated[
         Path | None,
         typer.Option(help="TOML file naming buildings/EVs/tariffs CSV files and scenario values."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the synthetic clouds and EV draws (default 1).")
+        int | None,
+        typer.Option(help="Seed of the synthetic clouds and EV draws, 0..2^32-1 (default: the "
+                     "config's, else 1)."),
     ] = None,
     slot_minutes: Annotated[
         int | None,
@@ -66,10 +72,9 @@ def community(
             raise CommunityInputError(
                 f"--exclusivity {exclusivity!r} is not allowed; expected auto, lp or milp"
             )
-        if slot_minutes is not None and not 1 <= slot_minutes <= 1440:
-            raise CommunityInputError(
-                f"--slot-minutes {slot_minutes} is not allowed; expected 1..1440"
-            )
+        check_range("--slot-minutes", slot_minutes, 1, 1440)
+        check_seed(seed)
+        out_dir = check_output_dir(out, "--out", STUDY_FILES)
         parsed = load_config(config) if config else CommunityConfig()
         base = config.parent if config else None
         inputs = inputs_from_config(parsed, base, seed, slot_minutes)
@@ -80,10 +85,7 @@ def community(
             raise CommunityInputError(str(err)) from None
         extra = {"seed": parsed.seed if seed is None else seed,
                  "config": str(config) if config else None}
-        try:
-            written = write_study(study, out, extra=extra)
-        except (FileExistsError, NotADirectoryError) as err:
-            raise CommunityInputError(f"--out {out}: cannot write there ({err})") from None
+        written = write_study(study, out_dir, extra=extra)
     console.print(_table(study.table_rows(), with_paper=config is None))
     console.print(_extras(study))
     console.print("wrote " + ", ".join(str(path) for path in written))
@@ -140,12 +142,12 @@ def _extras(study: CommunityStudy) -> Table:
 
 @app.command("community-bench")
 def community_bench(
-    buildings: Annotated[int, typer.Option(min=1, max=10_000, help="Number of buildings B.")] = 50,
-    days: Annotated[int, typer.Option(min=1, max=200, help="Days D in one LP.")] = 30,
+    buildings: Annotated[int, typer.Option(help="Number of buildings B (1..10000).")] = 50,
+    days: Annotated[int, typer.Option(help="Days D in one LP (1..200).")] = 30,
     slot_minutes: Annotated[
         int, typer.Option(help="Slot length in minutes (a multiple of 5 dividing 1440).")
     ] = 60,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data (0..2^32-1).")] = 1,
     individual: Annotated[
         bool, typer.Option("--individual", help="Individual instead of community management.")
     ] = False,
@@ -163,7 +165,10 @@ def community_bench(
     from v2b.community.config import check_synthetic_slot
 
     with user_errors():
-        check_synthetic_slot(slot_minutes)
+        check_range("--buildings", buildings, 1, 10_000)
+        check_range("--days", days, 1, 200)
+        check_synthetic_slot(slot_minutes, "--slot-minutes")
+        check_seed(seed)
         result = run_bench(buildings, days, slot_minutes, seed, community=not individual,
                            split=not whole)
     table = Table(title=f"community LP: {buildings} buildings x {days} days, "

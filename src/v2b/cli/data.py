@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import console, err_console, user_errors
+from v2b.cli.common import check_output_file, console, err_console, user_errors
 from v2b.data.errors import DataError, SkipReport
 from v2b.data.fleet import read_fleet
 from v2b.data.openv2b import read_openv2b
 from v2b.data.sources import SESSION_FORMATS, detect_kind, read_load, read_sessions
+from v2b.data.zones import check_time_zone
 from v2b.scenarios.model import GenerativeModel
 
 data_app = typer.Typer(help="Fit the generative model from your data, or summarise a data file.")
@@ -45,7 +45,7 @@ def _check_format(value: str) -> str:
 @data_app.command("fit")
 def fit(
     sessions: Annotated[str, typer.Option(help="Session file, openv2b directory or builtin:acn-jpl.")],
-    out: Annotated[Path, typer.Option(help="Model file to write (.json; arrays go to .npz).")],
+    out: Annotated[str, typer.Option(help="Model file to write (.json; arrays go to .npz).")],
     load: Annotated[
         str, typer.Option(help="Building load CSV (timestamp, kW) or builtin:doe-large-office.")
     ] = "builtin:doe-large-office",
@@ -65,6 +65,11 @@ def fit(
     with user_errors():
         if arrivals_per_day is not None and not 0 < arrivals_per_day <= 100_000:
             raise DataError(f"--arrivals-per-day = {arrivals_per_day}: must be in (0, 100000]")
+        check_time_zone(timezone, "--timezone")
+        json_path = check_output_file(out)
+        if json_path.suffix.lower() != ".json":
+            raise DataError(f"--out {out}: the model file must end in .json")
+        check_output_file(json_path.with_suffix(".npz"), "--out (its arrays)")
         s = read_sessions(sessions, format, timezone=timezone, skip_invalid=skip_invalid)
         _print_report(s.report)
         ld = read_load(load, timezone=timezone, skip_invalid=skip_invalid)
@@ -72,10 +77,7 @@ def fit(
         model = GenerativeModel.fit(s, ld, read_fleet())
         if arrivals_per_day is not None:
             model = replace(model, meta={**model.meta, "arrivals_per_day": arrivals_per_day})
-        if out.suffix.lower() != ".json":
-            raise DataError(f"--out {out}: the model file must end in .json")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        json_path, npz_path = model.save(out)
+        json_path, npz_path = model.save(json_path)
     console.print(_table("fitted generative model", model.describe()))
     console.print(f"wrote {json_path} and {npz_path}")
 
@@ -91,6 +93,7 @@ def show(
 ) -> None:
     """Summarise a sessions file, a load file, an openv2b scenario or a fitted model."""
     with user_errors():
+        check_time_zone(timezone, "--timezone")
         kind = detect_kind(path)
         if kind == "model":
             console.print(_table(f"generative model {path}", GenerativeModel.load(path).describe()))

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import check_output_file, console, err_console, progress, user_errors
+from v2b.cli.common import (
+    OptionError,
+    check_output_file,
+    check_range,
+    check_seed,
+    console,
+    err_console,
+    progress,
+    user_errors,
+)
 from v2b.errors import UserError
 from v2b.experiments.runner import episode_for
 from v2b.negotiation.offer import ArrivalQuery, clock, menu_json, offer_at
@@ -49,7 +57,7 @@ def offer(
     day: Annotated[int, typer.Option(help="Day of that episode (0-based).")] = 0,
     alpha: Annotated[float | None, typer.Option(help="Share of a positive marginal utility passed to "
                                                 "the driver (Eq. 3); default: the site's.")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seeds the futures sampled on the way.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seeds the futures sampled on the way (0..2^32-1).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """The menu an arriving driver would be offered (CONSENT Algorithm 1).
@@ -64,12 +72,14 @@ def offer(
     --requested-soc-pct 80 --departure 17:00 --json
     """
     with user_errors():
+        check_seed(seed)
         query = ArrivalQuery(day, minutes_of(at, "--at"), minutes_of(departure, "--departure"), battery_kwh,
                              arrival_soc_pct, requested_soc_pct)
         the_site = load_site(site)
         options = {} if alpha is None else {"alpha": alpha}
         settings = NegotiationSettings.from_site(the_site, options)
         ep = episode_for(the_site, episode)
+        query.validate(ep)  # before the episode is played up to the arrival
         menu, state = offer_at(the_site, ep, query, site_scenarios(the_site).future_sampler(), seed, options)
     data = menu_json(menu, settings.alpha, day)
     if as_json:
@@ -104,12 +114,13 @@ def offer(
 
 @menu_app.command("calibrate")
 def calibrate(
-    out: Annotated[Path, typer.Option(help="The static menu file to write (TOML).")],
+    out: Annotated[str, typer.Option(help="The static menu file to write (TOML).")],
     site: Annotated[str, typer.Option(help="Bundled site name or site file.")] = "santa-clara-office",
-    episodes: Annotated[int, typer.Option(min=1, help="Sampling-pool months to run (0..N-1).")] = 5,
-    days: Annotated[int | None, typer.Option(min=1, help="Only the first N days of each month.")] = None,
+    episodes: Annotated[int, typer.Option(help="Sampling-pool months to run (0..N-1).")] = 5,
+    days: Annotated[int | None, typer.Option(help="Only the first N days of each month (at most the "
+                                             "shortest month's length).")] = None,
     alpha: Annotated[float | None, typer.Option(help="Eq. 3's alpha; default: the site's.")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seeds the runs.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seeds the runs (0..2^32-1).")] = 1,
 ) -> None:
     """Calibrate the menu baseline's static prices on the sampling pool.
 
@@ -119,23 +130,34 @@ def calibrate(
     file in the site as `negotiation.menu = "FILE"` for the `menu` policy.
     """
     with user_errors():
-        check_output_file(out)
+        check_range("--episodes", episodes, 1)
+        check_range("--days", days, 1)
+        check_seed(seed)
+        out_file = check_output_file(out)
         the_site = load_site(site)
-        n_pool = site_scenarios(the_site).n_pool
-        if episodes > n_pool:
-            raise UserError(f"--episodes {episodes}: site {the_site.name!r} has {n_pool} pool months")
+        scenarios = site_scenarios(the_site)
+        if episodes > scenarios.n_pool:
+            raise UserError(
+                f"--episodes {episodes}: site {the_site.name!r} has {scenarios.n_pool} pool months"
+            )
+        for e in range(episodes):  # a shorter month would be calibrated whole, silently
+            month = scenarios.pool_episode(e)
+            if days is not None and days > month.days:
+                raise OptionError(
+                    f"--days must be at most {month.days}, got {days}: pool month {e} has {month.days} days"
+                )
         options = {} if alpha is None else {"alpha": alpha}
         NegotiationSettings.from_site(the_site, options)
         with progress() as bar:
             task = bar.add_task("calibrating on pool months", total=episodes)
             menu = calibrate_static_menu(the_site, list(range(episodes)), days, seed, options,
                                          progress=lambda k: bar.update(task, completed=k))
-        out.write_text(menu.to_toml())
+        out_file.write_text(menu.to_toml())
     table = Table(title=f"static menu for {the_site.name} ({menu.arrivals} arrivals priced)")
     for col in ("level", "up to SoC points", "up to minutes later", "price [$/kWh]"):
         table.add_column(col, justify="right")
     for level, (price, (pct, slots)) in enumerate(zip(menu.price_per_kwh, menu.levels, strict=True)):
         table.add_row(str(level), f"{pct:g}", f"{15 * slots}", f"{price:.4f}")
     console.print(table)
-    err_console.print(f'wrote {out}; name it in the site file: [negotiation] menu = "{out.name}"',
+    err_console.print(f'wrote {out_file}; name it in the site file: [negotiation] menu = "{out_file.name}"',
                       markup=False, highlight=False)

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import console, err_console, progress, user_errors
+from v2b.cli.common import (
+    check_output_dir,
+    check_range,
+    check_seed,
+    console,
+    err_console,
+    progress,
+    user_errors,
+)
+from v2b.cli.run_options import (
+    AlphaOpt,
+    BudgetOpt,
+    DaysOpt,
+    LoadInfoOpt,
+    MilpOpt,
+    OpenV2BOpt,
+    ProfileOpt,
+    ReplayOpt,
+    ScenariosOpt,
+    SeedOpt,
+    SelectionOpt,
+    SiteOpt,
+    SkipOpt,
+    TemperatureOpt,
+    check_episodes,
+    check_openv2b,
+    check_run_options,
+    policy_names,
+    policy_options,
+)
 from v2b.control.registry import POLICIES, make_policy
 from v2b.data.openv2b import read_openv2b
 from v2b.experiments.outputs import write_run
-from v2b.experiments.runner import RunSpec, default_workers, episode_for, run, run_many
+from v2b.experiments.runner import RunSpec, default_workers, run, run_many
 from v2b.experiments.table import (
     GROUPS,
     aggregate,
@@ -27,62 +55,7 @@ from v2b.experiments.table import (
 )
 from v2b.scenarios import site_scenarios
 from v2b.site import load_site
-
-SiteOpt = Annotated[
-    str,
-    typer.Option(
-        "--site",
-        help="A bundled site name (see `v2b sites`) or a path to your own site .toml/.json.",
-    ),
-]
-SeedOpt = Annotated[
-    int, typer.Option(help="Seeds the policy's future sampling and the drivers' choices.")
-]
-DaysOpt = Annotated[
-    int | None,
-    typer.Option(help="Simulate only the first N weekdays of the month (default: the whole month)."),
-]
-ReplayOpt = Annotated[
-    bool,
-    typer.Option(
-        "--replay",
-        help="Play a recorded month of real sessions and load instead of a generated test episode.",
-    ),
-]
-ScenariosOpt = Annotated[
-    int | None,
-    typer.Option(help="Futures sampled per decision by sampling controllers (smart: 30)."),
-]
-SkipOpt = Annotated[
-    bool,
-    typer.Option(
-        "--skip-invalid",
-        help="Drop malformed rows of your data files (and say how many and why) instead of stopping.",
-    ),
-]
-OpenV2BOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--openv2b",
-        help="Run an openv2b scenario directory (its chargers, prices, load and vehicles) "
-        "instead of a site episode, to compare with that simulator on the same input.",
-    ),
-]
-MilpOpt = Annotated[
-    bool,
-    typer.Option(
-        "--milp",
-        help="Optimising controllers solve with integers (on/off charging); automatic when a "
-        "site's chargers have a min_charge_kw.",
-    ),
-]
-BudgetOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--solve-budget-s",
-        help="Seconds a controller's solve may take before it falls back to EDF.",
-    ),
-]
+from v2b.timegrid import SLOTS_PER_DAY
 
 
 def _print_skips(spec: RunSpec, site_arg: str) -> None:
@@ -99,41 +72,14 @@ def _print_skips(spec: RunSpec, site_arg: str) -> None:
             err_console.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
 
 
-AlphaOpt = Annotated[
-    float | None,
-    typer.Option(help="Negotiating policies: share of a positive marginal utility passed to the driver "
-                 "(CONSENT Eq. 3), in (0, 1]; default: the site's negotiation.alpha."),
-]
-SelectionOpt = Annotated[
-    str | None,
-    typer.Option(help="How consent picks each level's option: driver-surplus (default, strategy-proof) "
-                 "or building-utility (the paper's alpha U - I)."),
-]
-TemperatureOpt = Annotated[
-    float | None,
-    typer.Option(help="Drivers' logit temperature in $ (0: always the best option); default: the site's."),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(help="Drivers' sensitivity profile (paper Table 2): survey, more-flexible, "
-                 "range-sensitive, time-sensitive, less-flexible; default: the site's."),
-]
-
-
-def _policy_options(scenarios: int | None, budget: float | None, milp: bool = False,
-                    alpha: float | None = None, selection: str | None = None,
-                    temperature: float | None = None, profile: str | None = None) -> dict[str, Any]:
-    options: dict[str, Any] = {"milp": True} if milp else {}
-    named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
-             "choice_temperature_usd": temperature, "user_profile": profile}
-    options.update({k: v for k, v in named.items() if v is not None})
-    return options
+RUN_FILES = ("summary.json", "slots.csv", "power.csv", "sessions.csv", "chargers.csv", "power.png")
+COMPARE_FILES = ("runs.csv", "table.csv", "table.md", "summaries.json")
 
 
 @app.command()
 def simulate(
     policy: Annotated[str, typer.Option(help="Policy name; `v2b policies` lists them.")],
-    out: Annotated[Path, typer.Option(help="Directory to write summary.json, CSVs and plot into.")],
+    out: Annotated[str, typer.Option(help="Directory to write summary.json, CSVs and plot into.")],
     site: SiteOpt = "santa-clara-office",
     episode: Annotated[int, typer.Option(help="Test episode index (0-based).")] = 0,
     seed: SeedOpt = 1,
@@ -146,6 +92,7 @@ def simulate(
     selection: SelectionOpt = None,
     temperature: TemperatureOpt = None,
     profile: ProfileOpt = None,
+    load_info: LoadInfoOpt = "measured",
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -157,7 +104,11 @@ def simulate(
 
     Example: v2b simulate --policy uncontrolled --episode 0 --seed 1 --out runs/unc
     """
-    with user_errors():
+    with user_errors():  # options, then the output directory, then the site: all before the run
+        check_seed(seed)
+        check_range("--days", days, 1)
+        check_openv2b(openv2b, replay, episode)
+        make_policy(policy)
         spec = RunSpec(
             site=site,
             policy=policy,
@@ -165,14 +116,21 @@ def simulate(
             seed=seed,
             days=days,
             replay=replay,
-            options=_policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile),
+            options=policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
+                                   load_info),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
-        make_policy(policy)
-        result = run(spec, load_site(site))
+        out_dir = check_output_dir(out, "--out", RUN_FILES)
+        the_site = load_site(site)
+        check_run_options(the_site, spec.options)
+        check_episodes(the_site, [spec])
+        with progress() as bar:
+            task = bar.add_task(f"simulating {policy} (days)", total=None)
+            result = run(spec, the_site, progress=lambda done, total: bar.update(
+                task, completed=done // SLOTS_PER_DAY, total=total // SLOTS_PER_DAY))
         _print_skips(spec, site)
-        written = write_run(result, out)
+        written = write_run(result, out_dir)
     s = result.summary
     title = f"{s['policy']} · {s['site']} · {s['episode_kind']} {s['episode']} · {s['days']} days"
     table = Table(title=title)
@@ -195,7 +153,7 @@ def simulate(
         value = s[key]
         table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
     console.print(table)
-    console.print(f"wrote {len(written)} files to {out}")
+    console.print(f"wrote {len(written)} files to {out_dir}")
 
 
 @app.command()
@@ -205,7 +163,10 @@ def compare(
         str | None,
         typer.Option(help="Comma-separated policy names (default: every registered policy)."),
     ] = None,
-    episodes: Annotated[int, typer.Option(min=1, help="How many test episodes (0..N-1) to run.")] = 3,
+    episodes: Annotated[
+        int | None,
+        typer.Option(help="How many test episodes (0..N-1) to run (default 3; with --openv2b, its one)."),
+    ] = None,
     seed: SeedOpt = 1,
     days: DaysOpt = None,
     replay: ReplayOpt = False,
@@ -216,14 +177,16 @@ def compare(
     selection: SelectionOpt = None,
     temperature: TemperatureOpt = None,
     profile: ProfileOpt = None,
+    load_info: LoadInfoOpt = "measured",
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (1 runs in this process).")
+        int, typer.Option(help="Worker processes (1 runs in this process).")
     ] = default_workers(),
     out: Annotated[
-        Path | None,
-        typer.Option(help="Also write runs.csv (one row per run), table.csv and table.md here."),
+        str | None,
+        typer.Option(help="Also write runs.csv (one row per run), table.csv, table.md and "
+                     "summaries.json into this directory."),
     ] = None,
 ) -> None:
     """Compare policies on the same test episodes, like the CONSENT paper's Table 1.
@@ -232,20 +195,26 @@ def compare(
     mean ± std over episodes. Building cost = utility bill + SoC penalties +
     degradation - user payments.
     """
-    with user_errors():
-        names = policies.split(",") if policies else list(POLICIES)
-        for name in names:
-            make_policy(name)
-        options = _policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile)
+    with user_errors():  # every check before hours of work, not after
+        check_seed(seed)
+        check_range("--workers", workers, 1)
+        check_range("--episodes", episodes, 1)
+        check_range("--days", days, 1)
+        check_openv2b(openv2b, replay, episodes=episodes)
+        episodes = 1 if openv2b is not None else (3 if episodes is None else episodes)
+        names = policy_names(policies)
+        options = policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
+                                 load_info)
         source = str(openv2b) if openv2b else None
-        episodes = 1 if source else episodes
         specs = [
             RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)
             for name in names
             for ep in range(episodes)
         ]
-        if not source:  # fail before hours of work, not after
-            episode_for(load_site(site), episodes - 1, replay, days, skip_invalid)
+        out_dir = check_output_dir(out, "--out", COMPARE_FILES) if out is not None else None
+        the_site = load_site(site)
+        check_run_options(the_site, options)
+        check_episodes(the_site, specs)
         _print_skips(specs[0], site)
         with progress() as bar:
             task = bar.add_task("simulating", total=len(specs))
@@ -265,13 +234,13 @@ def compare(
         for _, row in table.iterrows():
             view.add_row(row["policy"], *(cell(row, c).replace(" ± ", "\n± ") for c in columns))
         console.print(view)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame([flatten(s) for s in summaries]).to_csv(out / "runs.csv", index=False)
-        table.to_csv(out / "table.csv", index=False)
-        (out / "table.md").write_text(to_markdown(table))
-        (out / "summaries.json").write_text(json.dumps(summaries, indent=2) + "\n")
-        console.print(f"wrote runs.csv, table.csv, table.md, summaries.json to {out}")
+    if out_dir is not None:
+        with user_errors():
+            pd.DataFrame([flatten(s) for s in summaries]).to_csv(out_dir / "runs.csv", index=False)
+            table.to_csv(out_dir / "table.csv", index=False)
+            (out_dir / "table.md").write_text(to_markdown(table))
+            (out_dir / "summaries.json").write_text(json.dumps(summaries, indent=2) + "\n")
+        console.print(f"wrote runs.csv, table.csv, table.md, summaries.json to {out_dir}")
 
 
 @app.command("policies")

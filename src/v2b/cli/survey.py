@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -10,10 +9,9 @@ import typer
 from rich.table import Table
 
 from v2b.cli.app import app
-from v2b.cli.common import check_output_file, console, user_errors
+from v2b.cli.common import check_output_file, check_range, check_seed, console, user_errors
 from v2b.users.survey import (
     SCENARIOS,
-    SurveyError,
     cluster_types,
     fit_respondent_weights,
     read_survey,
@@ -74,16 +72,17 @@ def fit(
         str, typer.Argument(help="Survey CSV (columns above) or builtin:consent-survey-synthetic.")
     ],
     out: Annotated[
-        Path, typer.Option(help="User-type TOML to write (usable wherever user types are read).")
+        str, typer.Option(help="User-type TOML to write (usable wherever user types are read).")
     ],
     types: Annotated[int, typer.Option("--types", help="Number of driver types N to cluster into.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the k-means++ initialisations.")] = 1,
-    restarts: Annotated[int, typer.Option(help="k-means++ runs; the tightest clustering is kept.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the k-means++ initialisations (0..2^32-1).")] = 1,
+    restarts: Annotated[int, typer.Option(help="k-means++ runs (1..1000); the tightest clustering "
+                                          "is kept.")] = 10,
 ) -> None:
     with user_errors():
-        check_output_file(out)
-        if restarts < 1:
-            raise SurveyError(f"--restarts = {restarts}: must be at least 1")
+        check_seed(seed)
+        check_range("--restarts", restarts, 1, 1000)
+        out_path = check_output_file(out)
         survey = read_survey(survey_csv)
         weights = fit_respondent_weights(survey)
         source = (
@@ -91,12 +90,12 @@ def fit(
             f"{len(weights)} respondents, {len(survey)} answers"
         )
         fitted = cluster_types(weights, types, np.random.default_rng(seed), restarts=restarts, source=source)
-        out.write_text(fitted.to_toml())
-        load_user_types(out)  # what we wrote must read back
+        out_path.write_text(fitted.to_toml())
+        load_user_types(out_path)  # what we wrote must read back
     w1, w2 = fitted.mean_weights()
     console.print(_summary_table(fitted, len(weights), f"driver types fitted from {survey_csv}"))
     console.print(f"population mean: w1 = {w1:.4f} $/SoC point, w2 = {w2:.4f} $/min")
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out_path}")
 
 
 @survey_app.command(
@@ -111,19 +110,22 @@ def fit(
     + COLUMNS_HELP + "\n\n" + SYNTHETIC_HELP,
 )
 def synthesize(
-    out: Annotated[Path, typer.Option(help="Survey CSV to write.")],
+    out: Annotated[str, typer.Option(help="Survey CSV to write.")],
     types: Annotated[
         str, typer.Option("--types", help="User-type TOML file or builtin:consent-survey.")
     ] = "builtin:consent-survey",
-    respondents: Annotated[int, typer.Option(help="Number of simulated respondents.")] = 28,
-    seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 1,
+    respondents: Annotated[int, typer.Option(help="Number of simulated respondents (1..100000).")] = 28,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw (0..2^32-1).")] = 1,
 ) -> None:
     with user_errors():
-        check_output_file(out)
+        check_seed(seed)
+        check_range("--respondents", respondents, 1)
+        check_range("--respondents", respondents, None, 100_000)
+        out_path = check_output_file(out)
         population = load_user_types(types)
         survey = synthetic_survey(population, respondents, np.random.default_rng(seed))
-        survey.to_csv(out, index=False)
+        survey.to_csv(out_path, index=False)
     console.print(
-        f"wrote {out}: SYNTHETIC survey, {respondents} respondents x {len(SCENARIOS)} scenarios "
+        f"wrote {out_path}: SYNTHETIC survey, {respondents} respondents x {len(SCENARIOS)} scenarios "
         f"from {population.source or types} (seed {seed})"
     )

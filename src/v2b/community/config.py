@@ -131,6 +131,10 @@ def load_config(path: Path) -> CommunityConfig:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise CommunityInputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CommunityInputError(f"{path}: is a directory, not a TOML file") from None
+    except UnicodeDecodeError as err:
+        raise CommunityInputError(f"{path}: not a text (UTF-8) TOML file ({err.reason})") from None
     except tomllib.TOMLDecodeError as err:
         raise CommunityInputError(f"{path}: not valid TOML ({err})") from None
     try:
@@ -167,6 +171,7 @@ def inputs_from_config(
     seed = config.seed if seed is None else seed
     file_slot = config.slot_minutes or DEFAULT_SLOT_MINUTES
     target = slot_minutes or file_slot
+    slot_name = "--slot-minutes" if slot_minutes else "slot_minutes"
     cloud_rng, ev_rng = np.random.default_rng(seed).spawn(2)
     files = config.files
 
@@ -174,7 +179,7 @@ def inputs_from_config(
         names, load, pv = read_buildings(base / files.buildings)
         load, pv = resample(load, file_slot, target), resample(pv, file_slot, target)
     else:
-        check_synthetic_slot(target)
+        check_synthetic_slot(target, slot_name)
         names, load, pv = synthetic_buildings(spec, target, [[d] for d in spec.dates], cloud_rng)
     n_slots = load.shape[1]
     horizon_h = n_slots * target / 60.0
@@ -184,7 +189,7 @@ def inputs_from_config(
         columns = read_tariffs(base / files.tariffs, n_slots * target // file_slot)
         tariffs = _file_tariffs(spec, {k: resample(v, file_slot, target) for k, v in columns.items()})
     else:
-        check_synthetic_slot(target)
+        check_synthetic_slot(target, slot_name)
         tariffs = synthetic_tariffs(spec, target, _whole_days(days, "tariffs"))
     if files.evs:
         defaults = {"charge_kw": spec.charger_kw, "discharge_kw": spec.charger_kw,
@@ -229,10 +234,12 @@ def resample(values: np.ndarray, from_minutes: int, to_minutes: int) -> np.ndarr
     )
 
 
-def check_synthetic_slot(slot_minutes: int) -> None:
-    if slot_minutes % 5 or 1440 % slot_minutes:
+def check_synthetic_slot(slot_minutes: int, name: str = "slot length") -> None:
+    """Fail unless the synthetic data can be made at ``slot_minutes`` (``name`` is the option or
+    field it came from, for the message)."""
+    if not 5 <= slot_minutes <= 1440 or slot_minutes % 5 or 1440 % slot_minutes:
         raise CommunityInputError(
-            f"slot length {slot_minutes} min is not allowed for the synthetic data; expected "
+            f"{name} {slot_minutes} min is not allowed for the synthetic data; expected "
             "a multiple of 5 that divides 1440 (e.g. 15, 30, 60)"
         )
 

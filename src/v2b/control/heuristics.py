@@ -72,21 +72,39 @@ def laxity_key(obs: Observation, site: Site) -> np.ndarray:
     return (obs.departure_slot - obs.slot) - slots_needed
 
 
+def load_estimate_kw(obs: Observation, margin_kw: float) -> float:
+    """The building load a heuristic plans the current slot with [kW]: the measured
+    value where known, else the last measurement plus ``margin_kw``."""
+    if obs.current_load_known:
+        return obs.last_load_kw
+    if not np.isfinite(obs.last_load_kw):
+        return obs.peak_so_far_kw  # nothing measured yet: assume the slot may reach the peak
+    return obs.last_load_kw + margin_kw
+
+
+def pool_margin_kw(futures: object, slot_of_day: int, quantile: float = 0.9) -> float:
+    """How much the load can rise over one slot: a quantile of the pool's rises at this
+    slot of day (0 without a pool, and never below 0)."""
+    step = getattr(futures, "load_step_kw", None)
+    return max(step(slot_of_day, quantile), 0.0) if step is not None else 0.0
+
+
 def sorted_within_threshold(
-    obs: Observation, site: Site, key: Callable[[Observation, Site], np.ndarray]
+    obs: Observation, site: Site, key: Callable[[Observation, Site], np.ndarray], margin_kw: float = 0.0
 ) -> np.ndarray:
     """Charge in ``key`` order while metered power stays under a peak threshold.
 
     The threshold is the higher of the month's peak so far and today's highest
-    building load so far (a peak that is already paid, or about to be). EVs that
-    would miss their target otherwise get their minimum power first, even above
-    the threshold.
+    building load so far (a peak that is already paid, or about to be). The
+    current slot's load is the measured one where known, else the last
+    measurement plus ``margin_kw`` (:func:`load_estimate_kw`). EVs that would miss
+    their target otherwise get their minimum power first, even above the threshold.
     """
     ch = site.charger_arrays
     wanted = np.where(obs.occupied, np.minimum(ch.max_kw, power_to_target_kw(obs, site)), 0.0)
     power = np.minimum(must_charge_now_kw(obs, site), wanted)
-    threshold_kw = max(obs.peak_so_far_kw, float(obs.load_today_kw.max()))
-    headroom = threshold_kw - obs.building_kw - power.sum()
+    threshold_kw = max(obs.peak_so_far_kw, float(obs.load_today_kw.max(initial=0.0)))
+    headroom = threshold_kw - load_estimate_kw(obs, margin_kw) - power.sum()
     order = np.argsort(np.where(obs.occupied, key(obs, site), np.inf), kind="stable")
     extra = np.zeros_like(power)
     room = wanted - power
@@ -102,7 +120,8 @@ class SortedScheduler(Policy):
     key: ClassVar[Callable[[Observation, Site], np.ndarray]]
 
     def decide(self, obs: Observation) -> np.ndarray:
-        return sorted_within_threshold(obs, self.ctx.site, type(self).key)
+        margin = 0.0 if obs.current_load_known else pool_margin_kw(self.ctx.futures, obs.slot_of_day)
+        return sorted_within_threshold(obs, self.ctx.site, type(self).key, margin)
 
 
 class EarliestDeadlineFirst(SortedScheduler):

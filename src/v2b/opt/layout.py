@@ -95,18 +95,23 @@ def _curve_rows_needed(
     return active & (line_min < 1.0 - _TOL) & ~first[:, None]
 
 
-def departure_floor(problem: ChargingProblem) -> np.ndarray:
-    """Each unit's hard lower limit on its departure energy [kWh].
+def payback_floor_kwh(problem: ChargingProblem, u: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The least energy each (unit, block) pair may end its block with [kWh].
 
-    The departure floor (``docs/model.md``, "Driver protections"), lowered to
-    what charging flat out from now can surely reach, so the LP stays feasible
-    whatever the EV's state; the engine keeps every EV within that reach.
+    The engine's payback rule (``docs/model.md``, "Driver protections"): after any
+    slot, charging flat out at the guaranteed rate in the slots left must still
+    restore the departure floor, so ``e >= floor - slots after the block x rate``.
+    It is lowered to what charging flat out from now can surely reach, so the LP
+    stays feasible in any state the engine can leave an EV in. Linear in time, so
+    holding it at block ends holds it inside coarse blocks too.
     """
-    units = problem.units
-    reach = units.energy_kwh + (units.end_slot - units.start_slot) * recovery_kwh_per_slot(
-        units, problem.curve_slopes, problem.curve_intercepts
-    )
-    return np.minimum(units.departure_floor_kwh, reach)
+    units, grid = problem.units, problem.grid
+    rate = recovery_kwh_per_slot(units, problem.curve_slopes, problem.curve_intercepts)[u]
+    block_end = grid.starts[b] + grid.block_slots[b]
+    after = np.maximum(units.end_slot[u] - block_end, 0)
+    elapsed = np.minimum(block_end, units.end_slot[u]) - units.start_slot[u]
+    wanted = units.departure_floor_kwh[u] - after * rate
+    return np.minimum(wanted, units.energy_kwh[u] + elapsed * rate)
 
 
 def build_layout(problem: ChargingProblem) -> Layout:
@@ -176,10 +181,8 @@ def build_layout(problem: ChargingProblem) -> Layout:
     upper[col_c] = c_upper  # shared pairs write identical values
     dmask = col_d >= 0
     upper[col_d[dmask]] = d_upper[dmask]
-    lower[col_e[has_e]] = units.floor_kwh[u[has_e]]
-    lower[col_e[has_e & last]] = np.maximum(
-        lower[col_e[has_e & last]], departure_floor(problem)[u[has_e & last]]
-    )
+    lower[col_e[has_e]] = np.maximum(units.floor_kwh[u[has_e]],
+                                     payback_floor_kwh(problem, u[has_e], b[has_e]))
     upper[col_e[has_e]] = np.maximum(units.battery_kwh[u[has_e]], units.energy_kwh[u[has_e]])
     lower[col_peak] = problem.peak_floor_by_scenario
 

@@ -139,7 +139,8 @@ def problem_from_observation(
         The controller's knowledge now (connected EVs, peak so far, load so far).
     futures : list of Future
         Sampled continuations of today (equal weights); each future's
-        ``load_kw[0]`` is the current slot.
+        ``load_kw[0]`` is the current slot, replaced by the measured value where
+        the observation knows it.
     fine_slots, coarse_slots : int
         Planning grid (see :func:`v2b.opt.grid.planning_grid`).
     demand_weight : float
@@ -168,7 +169,8 @@ def problem_from_observation(
     loads = np.stack([np.asarray(f.load_kw, dtype=float)[:horizon] for f in futures])
     if loads.shape[1] < horizon:
         raise ValueError(f"futures cover {loads.shape[1]} slots, the day has {horizon} left")
-    loads[:, 0] = obs.building_kw
+    if obs.current_load_known:
+        loads[:, 0] = obs.last_load_kw
     chargers = site.charger_arrays
     n = len(futures)
     floor = np.broadcast_to(

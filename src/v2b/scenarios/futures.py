@@ -6,8 +6,11 @@ so that every policy sees the same finite set of futures): its sessions that
 arrive *after* the current slot of day, moved onto today's episode slots, and
 its load from the current slot to midnight, rescaled to today's level. The
 rescale factor is today's observed load so far over the pool day's load in the
-same slots, bounded to ``[RATIO_LOW, RATIO_HIGH]``; the first load entry is
-replaced by the observed current value (known at decision time).
+same slots, bounded to ``[RATIO_LOW, RATIO_HIGH]``. The first load entry is the
+slot being decided: its measured value where the observation knows it (the
+paper's assumption), otherwise a sample of it, the last measured value moved as
+the pool day moved over one slot (``docs/model.md``, "Observation: what is known
+of the load").
 
 Building and EV arrivals are sampled jointly from the same pool day; the
 CONSENT authors found them independent at their site, and drawing both from one
@@ -15,6 +18,8 @@ day keeps that option open without assuming it.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -42,8 +47,10 @@ class PoolFutureSampler:
         self.load_kw = np.concatenate([e.load_kw.reshape(-1, SLOTS_PER_DAY) for e in pool])
         self.n_days = self.load_kw.shape[0]
         self.cum_load = np.concatenate([np.zeros((self.n_days, 1)), np.cumsum(self.load_kw, axis=1)], axis=1)
+        self.month_days = np.array([len(e.dates) for e in pool])
         offsets = np.cumsum([0] + [len(e.dates) for e in pool[:-1]])
         g_day = np.concatenate([e.day + o for e, o in zip(pool, offsets, strict=True)])
+        self.session_day = g_day
         self.arrival_sod = np.concatenate([e.arrival_slot % SLOTS_PER_DAY for e in pool])
         departure = np.concatenate([e.departure_slot for e in pool])
         self.stay = departure - np.concatenate([e.arrival_slot for e in pool])
@@ -79,6 +86,50 @@ class PoolFutureSampler:
         ids = self.ids[lo:hi]
         return tuple(Session(f"{tag}-{ids[j]}", arr[j], dep[j], bat[j], sa[j], sr[j]) for j in range(hi - lo))
 
+    def _coming_slot(self, obs: Observation, days: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+        """The current slot's load in each future: the measured value where it is known;
+        otherwise the last measured value moved as the pool day moved from the slot
+        before to this one (so the futures spread like real 15-minute steps)."""
+        if obs.current_load_known:
+            return np.full(days.size, obs.last_load_kw)
+        if not np.isfinite(obs.last_load_kw):
+            return scaled
+        flat = self.load_kw.reshape(-1)
+        at = days * SLOTS_PER_DAY + obs.slot_of_day
+        before = flat[at - 1]  # the previous day's last slot at midnight (wraps for day 0)
+        move = np.where(before > 0, flat[at] / np.where(before > 0, before, 1.0), 1.0)
+        # Not bounded like the day's level: the building's start-up is a real 2-3x step.
+        return obs.last_load_kw * np.clip(move, 0.1, 10.0)
+
+    def coming_slot_quantile_kw(self, obs: Observation, quantile: float) -> float:
+        """A quantile of the slot being decided, from every pool day's move over one slot
+        applied to the last measurement [kW] (NaN when nothing is measured yet)."""
+        if not np.isfinite(obs.last_load_kw):
+            return float("nan")
+        days = np.arange(self.n_days)
+        moved = self._coming_slot(dataclasses.replace(obs, current_load_known=False), days, days * 0.0)
+        return float(np.quantile(moved, quantile))
+
+    def pool_months(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Each pool month's days: load (days x 96) [kW], EV energy asked for [kWh], and the
+        first arrival and last departure slot of day of its sessions (-1 without any)."""
+        energy = np.bincount(self.session_day, weights=self.requested_kwh, minlength=self.n_days)
+        first = np.full(self.n_days, SLOTS_PER_DAY)
+        last = np.full(self.n_days, -1)
+        np.minimum.at(first, self.session_day, self.arrival_sod)
+        np.maximum.at(last, self.session_day, np.minimum(self.arrival_sod + self.stay, SLOTS_PER_DAY))
+        first = np.where(last >= 0, first, -1)
+        bounds = np.cumsum(np.concatenate([[0], self.month_days]))
+        return [(self.load_kw[a:b], energy[a:b], first[a:b], last[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def load_step_kw(self, slot_of_day: int, quantile: float) -> float:
+        """A quantile of how much the load rises from the slot before to ``slot_of_day``
+        in the pool [kW] (a heuristic's margin for the slot it cannot measure yet)."""
+        flat = self.load_kw.reshape(-1)
+        at = np.arange(self.n_days) * SLOTS_PER_DAY + slot_of_day
+        return float(np.quantile(flat[at] - flat[at - 1], quantile))
+
     def sample(self, obs: Observation, n: int, rng: np.random.Generator) -> list[Future]:
         """``n`` futures of the rest of today (module docstring)."""
         k = obs.slot_of_day
@@ -86,8 +137,7 @@ class PoolFutureSampler:
         days = rng.integers(self.n_days, size=n)
         ratio = self._ratio(obs, self.cum_load[days, seen])
         loads = self.load_kw[days, k:] * ratio[:, None]
-        if seen:
-            loads[:, 0] = obs.load_today_kw[-1]
+        loads[:, 0] = self._coming_slot(obs, days, loads[:, 0])
         base = obs.day * SLOTS_PER_DAY
         return [
             Future(loads[j], self._arrivals(int(g), k, base, f"f{j:02d}"))
@@ -117,7 +167,7 @@ class PoolFutureSampler:
         mean_profile = self.load_kw.mean(axis=0)
         ratio = self._ratio(obs, np.array([mean_profile[:seen].sum()]))[0]
         load = mean_profile[k:] * ratio
-        if seen:
-            load[0] = obs.load_today_kw[-1]
+        if obs.current_load_known or np.isfinite(obs.last_load_kw):
+            load[0] = obs.last_load_kw  # known, or the last measurement held for one slot
         g = self.expected_day(k)
         return Future(load, self._arrivals(g, k, obs.day * SLOTS_PER_DAY, "fe"))

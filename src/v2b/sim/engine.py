@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from v2b.episode import Episode, Session
+from v2b.errors import UserError
 from v2b.interface import (
     ArrivalRequest,
     FutureSampler,
@@ -96,6 +97,22 @@ def _clip_option(option: Option, s: Session) -> Option:
                   option.level, option.energy_cost_usd, option.marginal_utility_usd)
 
 
+LOAD_INFO = ("measured", "paper")
+
+
+class LoadInfoError(UserError):
+    """An unknown ``load_info`` mode."""
+
+
+def load_info_mode(options: dict[str, Any] | None) -> str:
+    """``measured`` (default: policies know completed slots only) or ``paper`` (they also
+    know the slot being decided, as the CONSENT paper assumes)."""
+    mode = (options or {}).get("load_info") or "measured"
+    if mode not in LOAD_INFO:
+        raise LoadInfoError(f"load_info={mode!r} must be one of {', '.join(LOAD_INFO)}")
+    return str(mode)
+
+
 def episode_key(site: Site, episode: Episode) -> str:
     """Names an episode for the drivers' random streams (site, kind, index, dates)."""
     first = episode.dates[0].isoformat() if episode.dates else ""
@@ -136,6 +153,7 @@ class Simulator:
         policy_options: dict[str, Any] | None = None,
     ):
         self.site, self.episode, self.policy, self.seed = site, episode, policy, seed
+        self.load_info = load_info_mode(policy_options)
         self.chooser = chooser if chooser is not None else site_chooser(site)
         self.chargers = site.charger_arrays
         self._order = preference_order(self.chargers)
@@ -175,13 +193,15 @@ class Simulator:
         """What the policy knows at the start of the current slot."""
         t, p = self.slot, self.plugged
         day_start = t - t % SLOTS_PER_DAY
+        known = self.load_info == "paper"
+        last = t if known else t - 1
         ids = tuple(self.trace.sessions[r].session_id if r >= 0 else "" for r in p.record.tolist())
         return Observation(
             slot=t,
             day=t // SLOTS_PER_DAY,
             slot_of_day=t % SLOTS_PER_DAY,
             episode_days=self.episode.days,
-            load_today_kw=self.trace.building_kw[day_start : t + 1].copy(),
+            load_today_kw=self.trace.building_kw[day_start : last + 1].copy(),
             peak_so_far_kw=self.peak_kw,
             occupied=p.occupied.copy(),
             session_ids=ids,
@@ -192,6 +212,8 @@ class Simulator:
             arrival_slot=p.arrival_slot.copy(),
             departure_slot=p.departure_slot.copy(),
             departure_floor_kwh=p.departure_floor_kwh.copy(),
+            current_load_known=known,
+            last_load_kw=float(self.trace.building_kw[last]) if last >= 0 else float("nan"),
         )
 
     def _depart(self, i: int) -> None:
