@@ -100,9 +100,8 @@ class SmartCharging(Policy):
                                                           ev_demand=self.options.month_peak == "pool-ev")
 
     def note_arrival(self, obs: Observation, request: ArrivalRequest) -> None:
-        """What every policy built on this one records at an arrival (load, EV demand)."""
+        """What every policy built on this one records at an arrival (the load seen)."""
         self._history.observe(obs)
-        self._history.record_arrival(obs.day, request.session.requested_kwh)
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
         self.note_arrival(obs, request)

@@ -14,7 +14,7 @@ from v2b.errors import UserError
 from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
 
-MONTH_PEAK_MODES = ("pool-ev", "pool", "none")
+MONTH_PEAK_MODES = ("pool", "pool-ev", "none")
 
 
 class MpcOptionError(UserError):
@@ -39,10 +39,10 @@ class MpcOptions:
     demand_weight : float
         Multiplier on K_DC for the day's planned peak (1 = paper).
     month_peak : str
-        ``"pool-ev"``: today's peak is priced above the rest of the month's expected
-        peak, the building's and what its EVs' energy needs (:mod:`v2b.control.mpc_peak`);
-        ``"pool"``: the building's alone; ``"none"``: above the peak so far only, as
-        in the paper.
+        ``"pool"``: today's peak is priced above the rest of the month's expected
+        building peak (:mod:`v2b.control.mpc_peak`); ``"pool-ev"``: above the peak the
+        pool days' EVs would need to be charged in full (measured worse,
+        ``docs/results.md``); ``"none"``: above the peak so far only, as in the paper.
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.
@@ -67,7 +67,7 @@ class MpcOptions:
     fine_slots: int = 8
     coarse_slots: int = 4
     demand_weight: float = 1.0
-    month_peak: str = "pool-ev"
+    month_peak: str = "pool"
     recourse_bundles: int = 5
     future_model: str = "aggregate"
     warm_start: bool = False

@@ -110,18 +110,18 @@ class PoolFutureSampler:
         moved = self._coming_slot(dataclasses.replace(obs, current_load_known=False), days, days * 0.0)
         return float(np.quantile(moved, quantile))
 
-    def pool_months(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Each pool month's days: load (days x 96) [kW], EV energy asked for [kWh], and the
-        first arrival and last departure slot of day of its sessions (-1 without any)."""
-        energy = np.bincount(self.session_day, weights=self.requested_kwh, minlength=self.n_days)
-        first = np.full(self.n_days, SLOTS_PER_DAY)
-        last = np.full(self.n_days, -1)
-        np.minimum.at(first, self.session_day, self.arrival_sod)
-        np.maximum.at(last, self.session_day, np.minimum(self.arrival_sod + self.stay, SLOTS_PER_DAY))
-        first = np.where(last >= 0, first, -1)
+    def pool_months(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Each pool month's load (days x 96) [kW] and its sessions: day within the month,
+        arrival and departure slot of day (departure clipped to the day's end), energy
+        asked for [kWh]."""
         bounds = np.cumsum(np.concatenate([[0], self.month_days]))
-        return [(self.load_kw[a:b], energy[a:b], first[a:b], last[a:b])
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        departure = np.minimum(self.arrival_sod + self.stay, SLOTS_PER_DAY)
+        out = []
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            mine = (self.session_day >= a) & (self.session_day < b)
+            out.append((self.load_kw[a:b], self.session_day[mine] - a, self.arrival_sod[mine],
+                        departure[mine], self.requested_kwh[mine]))
+        return out
 
     def load_step_kw(self, slot_of_day: int, quantile: float) -> float:
         """A quantile of how much the load rises from the slot before to ``slot_of_day``
