@@ -42,3 +42,39 @@ def test_oracle_needs_the_episode():
 
     with pytest.raises(ValueError, match="oracle_episode"):
         Oracle().reset(PolicyContext(tiny_site(), None, np.random.default_rng(0), 1))
+
+
+def _sites():
+    from test_min_charge import min_site
+
+    three = tiny_site(flat_curve=False, chargers=[
+        {"count": 1, "kind": "bidirectional", "max_kw": 11.0, "min_kw": -11.0, "min_charge_kw": 6.0},
+        {"count": 2, "kind": "unidirectional", "max_kw": 11.0, "min_charge_kw": 6.0},
+    ])
+    mixed = tiny_site(flat_curve=False, chargers=[
+        {"count": 1, "kind": "bidirectional", "max_kw": 10.0, "min_kw": -10.0},
+        {"count": 1, "kind": "unidirectional", "max_kw": 7.0, "controllable": False},
+    ])
+    return {"tiny": tiny_site(flat_curve=False), "min-charge 4 kW": min_site(4.0),
+            "three with 6 kW minimum": three, "one uncontrolled": mixed}
+
+
+@pytest.mark.parametrize("site_name", list(_sites()))
+@pytest.mark.parametrize("seed", range(2))
+def test_the_oracle_is_a_bound_on_every_site(site_name, seed):
+    site = _sites()[site_name]
+    minimum = site.charger_arrays.min_charge_kw.max() > 0
+    # MILP sites are slow to plan (an integer program every slot): one day there.
+    ep = random_episode(np.random.default_rng(seed), days=1 if minimum else 2, per_day=4)
+    oracle = simulate(site, ep, Oracle(), seed=1).summary
+    assert oracle["oracle_status"] == "Optimal"
+    assert oracle["building_cost_usd"] == pytest.approx(oracle["oracle_objective_usd"], rel=1e-6)
+    assert oracle["oracle_mode"] == ("milp" if minimum else "lp")
+    others = [(name, {}) for name in ("uncontrolled", "edf", "llf")]
+    fast = {**FAST, "scenarios": 2} if minimum else FAST
+    others += [("smart-free", {**fast, "load_info": info}) for info in ("measured", "paper")]
+    others += [("mpc-expected", fast)]
+    for name, options in others:
+        other = simulate(site, ep, make_policy(name), seed=1, futures=RandomSampler(),
+                         policy_options=options).summary
+        assert oracle["building_cost_usd"] <= other["building_cost_usd"] + 1e-6, name

@@ -31,7 +31,10 @@ class Observation:
     default) or also the slot being decided (``True``, the CONSENT paper's state
     s_k, which includes p^b_{t_k}); ``last_load_kw`` is the latest of those values,
     across midnight (NaN before the first slot of the episode). See
-    ``docs/model.md``, "Observation: what is known of the load".
+    ``docs/model.md``, "Observation: what is known of the load". ``weekday`` is
+    today's day of the week (0 = Monday; -1 where unknown). ``load_past_kw`` is
+    the metered load of the episode's earlier days, slot by slot (a read-only
+    view; what a meter's history gives).
     ``peak_so_far_kw`` is the month's highest metered 15-minute power before
     ``slot`` (0 at the start of the month). ``departure_floor_kwh`` is the
     least energy each connected EV must leave with (its arrival energy where the
@@ -56,6 +59,8 @@ class Observation:
     departure_floor_kwh: np.ndarray
     current_load_known: bool = False
     last_load_kw: float = float("nan")
+    weekday: int = -1
+    load_past_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from v2b.control.heuristics import deadline_key, pool_margin_kw, sorted_within_threshold
+from v2b.control.mpc_history import SeenDays
 from v2b.control.mpc_options import MpcOptions
 from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
 from v2b.interface import ArrivalRequest, Future, Menu, Observation, Policy, PolicyContext
@@ -88,31 +89,48 @@ class SmartCharging(Policy):
             MpcOptions.from_dict(ctx.options, self.default_scenarios), ctx.site
         )
         self._solver = HighsSolver(SOLVER_OPTIONS)
-        self._counts = {"solver_fallbacks": 0, "solver_failures": 0, "lp_solves": 0}
+        self._counts = {"solver_fallbacks": 0, "solver_failures": 0, "lp_solves": 0,
+                        "history_futures": 0, "degenerate_futures": 0}
+        self._seen = SeenDays()
         self._lp_seconds: list[float] = []
         self._history = LoadHistory()
         self._warm: WarmState | None = None
         self.peak_prior: MonthPeakPrior | None = None
         if ctx.futures is None:
-            log.warning("%s: no future sampler given; planning on a persistence future", self.name)
+            log.info("%s: no sampling pool; futures from the days it watches", self.name)
         elif self.options.month_peak != "none":
             self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site,
                                                           ev_demand=self.options.month_peak == "pool-ev")
 
     def note_arrival(self, obs: Observation, request: ArrivalRequest) -> None:
-        """What every policy built on this one records at an arrival (the load seen)."""
+        """What every policy built on this one records at an arrival (the load seen, the
+        EV's request: the futures of a site without a pool are made of them)."""
         self._history.observe(obs)
+        self._seen.observe(obs)
+        self._seen.record_arrival(obs, request.session)
 
     def offer(self, obs: Observation, request: ArrivalRequest) -> Menu:
         self.note_arrival(obs, request)
         return super().offer(obs, request)
 
+    def sample_futures(self, obs: Observation, n: int) -> list[Future]:
+        """``n`` futures of today: from the sampling pool, else from the days this
+        controller has watched (:mod:`v2b.control.mpc_history`), else (before the first
+        whole day without a pool) the latest load held, counted as degenerate."""
+        if self.ctx.futures is not None:
+            futures = self.ctx.futures.sample(obs, n, self.ctx.rng)
+            return guard_coming_slot(futures, obs, self.ctx.futures, self.options.current_load_quantile)
+        seen = self._seen.sample(obs, n, self.ctx.rng)
+        if seen is not None:
+            self._counts["history_futures"] += 1
+            return seen
+        self._counts["degenerate_futures"] += 1
+        return [persistence_future(obs)]
+
     def futures(self, obs: Observation) -> list[Future]:
         """The futures this decision plans over."""
-        if self.ctx.futures is None:
-            return [persistence_future(obs)]
-        futures = self.ctx.futures.sample(obs, self.options.scenarios, self.ctx.rng)
-        return guard_coming_slot(futures, obs, self.ctx.futures, self.options.current_load_quantile)
+        self._seen.observe(obs)
+        return self.sample_futures(obs, self.options.scenarios)
 
     def problem_options(self, obs: Observation, n_futures: int) -> dict[str, Any]:
         """Keyword arguments of :func:`v2b.opt.problem.problem_from_observation` for this

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from v2b.control.mpc import SmartCharging, persistence_future
+from v2b.control.mpc import SmartCharging
 from v2b.interface import ArrivalRequest, Future, Menu, Observation, PolicyContext, as_requested
 from v2b.negotiation.options import OptionBuilder, PricedMenu, PricingFailed
 from v2b.negotiation.settings import NegotiationSettings
@@ -53,9 +53,7 @@ class NegotiatingCharging(SmartCharging):
                               "arrivals_priced": 0}
 
     def negotiation_futures(self, obs: Observation) -> list[Future]:
-        if self.ctx.futures is None:
-            return [persistence_future(obs)]
-        return self.ctx.futures.sample(obs, self.settings.futures, self.ctx.rng)
+        return self.sample_futures(obs, self.settings.futures)
 
     def option_builder(self, obs: Observation, request: ArrivalRequest) -> OptionBuilder:
         """The live pricing model of this arrival (same planning model as the controller)."""

@@ -15,6 +15,7 @@ from v2b.control.heuristics import deadline_key, sorted_within_threshold
 from v2b.interface import Observation, Policy, PolicyContext
 from v2b.opt.charging import solve_plan, unit_power_kw
 from v2b.opt.highs import HighsSolver
+from v2b.opt.integer import with_integers
 from v2b.opt.month import month_problem
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,16 @@ class Oracle(Policy):
         if ctx.oracle_episode is None:
             raise ValueError("the oracle needs ctx.oracle_episode (the simulator sets it)")
         problem, _ = month_problem(ctx.site, ctx.oracle_episode)
-        plan = solve_plan(problem, HighsSolver())
+        minimum = ctx.site.charger_arrays.min_charge_kw[problem.units.charger]
+        if (minimum > 0).any():
+            # Hardware that cannot charge below a minimum: an LP plan would be rounded
+            # down by the engine and stop being a bound; solve the MILP to optimality.
+            solver = HighsSolver({"mip_rel_gap": 1e-9, "mip_abs_gap": 1e-6})
+            plan = with_integers(problem, solver, minimum)
+        else:
+            plan = solve_plan(problem, HighsSolver())
         self._stats: dict[str, Any] = {
+            "oracle_mode": "milp" if (minimum > 0).any() else "lp",
             "oracle_status": plan.result.status,
             "oracle_objective_usd": plan.objective_usd,
             "oracle_solve_seconds": plan.result.seconds + plan.build_seconds,

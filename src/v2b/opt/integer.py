@@ -21,7 +21,7 @@ from v2b.opt.lp import LinearProgram, assemble
 from v2b.opt.problem import ChargingProblem
 
 
-def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float) -> LinearProgram:
+def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float | np.ndarray) -> LinearProgram:
     """``lp`` with one binary per charge column that needs one.
 
     Parameters
@@ -30,24 +30,26 @@ def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float) -> LinearPr
         The continuous problem.
     lay : Layout
         Its columns.
-    min_charge_kw : float
-        Lowest non-zero charging power [kW]; 0 keeps only exclusivity.
+    min_charge_kw : float or ndarray
+        Lowest non-zero charging power [kW], for all columns or per (unit, block)
+        pair of ``lay``; 0 keeps only exclusivity.
     """
     cols_c, first = np.unique(lay.col_c, return_index=True)
     col_d = lay.col_d[first]
     c_max = lp.col_upper[cols_c]
-    need = (col_d >= 0) | (min_charge_kw > 0)
-    cols_c, col_d, c_max = cols_c[need], col_d[need], c_max[need]
+    pmin = np.broadcast_to(np.asarray(min_charge_kw, dtype=float), lay.col_c.shape)[first]
+    need = (col_d >= 0) | (pmin > 0)
+    cols_c, col_d, c_max, pmin = cols_c[need], col_d[need], c_max[need], pmin[need]
     n = cols_c.size
     y = lp.n_cols + np.arange(n)
     r = np.arange(n)
     rows, cols, vals = [r, r], [cols_c, y], [np.ones(n), -c_max]
     lower, upper = [np.full(n, -np.inf)], [np.zeros(n)]
     nxt = n
-    if min_charge_kw > 0:
+    if (pmin > 0).any():
         rows += [nxt + r, nxt + r]
         cols += [cols_c, y]
-        vals += [np.ones(n), np.full(n, -min_charge_kw)]
+        vals += [np.ones(n), -np.minimum(pmin, c_max)]
         lower.append(np.zeros(n))
         upper.append(np.full(n, np.inf))
         nxt += n
@@ -82,13 +84,20 @@ def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float) -> LinearPr
 def with_integers(
     problem: ChargingProblem,
     solver: HighsSolver,
-    min_charge_kw: float = 0.0,
+    min_charge_kw: float | np.ndarray = 0.0,
     time_limit_s: float | None = None,
 ) -> Plan:
-    """Assemble ``problem`` with :func:`add_on_off` and solve it as a MILP."""
+    """Assemble ``problem`` with :func:`add_on_off` and solve it as a MILP.
+
+    ``min_charge_kw``: one value for all, or one per unit of ``problem`` (each unit's
+    charger's own minimum).
+    """
     start = time.perf_counter()
     lp, lay = assemble(problem)
-    milp = add_on_off(lp, lay, min_charge_kw)
+    per_pair = np.asarray(min_charge_kw, dtype=float)
+    if per_pair.ndim:
+        per_pair = per_pair[lay.pair_unit]
+    milp = add_on_off(lp, lay, per_pair)
     build = time.perf_counter() - start
     result = solver.solve(milp, time_limit_s)
     x = result.x[: lp.n_cols] if result.optimal else None

@@ -214,7 +214,14 @@ class Simulator:
             departure_floor_kwh=p.departure_floor_kwh.copy(),
             current_load_known=known,
             last_load_kw=float(self.trace.building_kw[last]) if last >= 0 else float("nan"),
+            weekday=self.episode.dates[t // SLOTS_PER_DAY].weekday(),
+            load_past_kw=self._past_view(day_start),
         )
+
+    def _past_view(self, day_start: int) -> np.ndarray:
+        view = self.trace.building_kw[:day_start].view()
+        view.flags.writeable = False
+        return view
 
     def _depart(self, i: int) -> None:
         p = self.plugged
