@@ -2,7 +2,7 @@
 
 These check the claims of ``docs/results.md`` on full test months rather than
 short episodes: the MC-MPC controller beats the heuristics and comes within a
-few percent of the perfect-foresight bound.
+few percent of the perfect-foresight bound, with either load information.
 """
 
 from __future__ import annotations
@@ -14,15 +14,21 @@ from v2b.experiments.table import with_oracle_gap
 
 pytestmark = pytest.mark.slow
 
+#: Largest gap to the oracle on test months 0 and 1 (docs/results.md, "Load information":
+#: measured 0.27-1.15 % with the paper's information, 4.1-5.9 % with a meter's).
+BOUND = {"paper": 0.03, "measured": 0.07}
 
-def test_smart_beats_heuristics_and_nears_the_oracle_on_whole_months():
-    policies = ("uncontrolled", "edf", "llf", "smart", "oracle")
-    specs = [RunSpec("santa-clara-office", p, ep, seed=1) for p in policies for ep in (0, 1)]
+
+@pytest.mark.parametrize("load_info", ["paper", "measured"])
+def test_smart_beats_heuristics_and_nears_the_oracle_on_whole_months(load_info):
+    policies = ("uncontrolled", "edf", "llf", "smart-free", "oracle")
+    specs = [RunSpec("santa-clara-office", p, ep, seed=1, options={"load_info": load_info})
+             for p in policies for ep in (0, 1)]
     summaries = with_oracle_gap(run_many(specs, workers=2))
     cost = {(s["policy"], s["episode"]): s["building_cost_usd"] for s in summaries}
     gap = {(s["policy"], s["episode"]): s["gap_to_oracle"] for s in summaries}
     for ep in (0, 1):
         for heuristic in ("uncontrolled", "edf", "llf"):
-            assert cost[("smart", ep)] < cost[(heuristic, ep)]
-        assert 0.0 <= gap[("smart", ep)] < 0.03
-        assert all(s["solver_failures"] == 0 for s in summaries if s["policy"] == "smart")
+            assert cost[("smart-free", ep)] < cost[(heuristic, ep)]
+        assert 0.0 <= gap[("smart-free", ep)] < BOUND[load_info]
+    assert all(s["solver_failures"] == 0 for s in summaries if s["policy"] == "smart-free")

@@ -221,4 +221,4 @@ class ExpectedMpc(SmartCharging):
         expected = getattr(self.ctx.futures, "expected", None)
         if expected is None:
             return super().futures(obs)[:1]
-        return [expected(obs)]
+        return guard_coming_slot([expected(obs)], obs, self.ctx.futures, self.options.current_load_quantile)
