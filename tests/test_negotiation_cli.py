@@ -52,7 +52,6 @@ def test_offer_table():
         (("--arrival-soc-pct", "130"), "--arrival-soc-pct 130 is outside the allowed range 0..100"),
         (("--day", "40"), "--day 40 is outside the allowed range"),
         (("--alpha", "0"), "alpha=0.0 must be in (0, 1]"),
-        (("--at", "09:00"), "every charger is busy at 09:00 on day 0"),
     ],
 )
 def test_offer_user_errors(change, message):
@@ -98,3 +97,19 @@ def test_compare_shows_negotiation_columns(tmp_path):
     assert "| smart-free |" in table and "| consent |" in table
     for text in ("Declined (%)", "Targets met (%)", "Offer median (ms)", "Solver failures"):
         assert text in table
+
+
+def test_offer_when_every_charger_is_busy(tmp_path):
+    # One charger: by late morning the day's first car holds it.
+    from importlib import resources
+
+    base = (resources.files("v2b.sites") / "santa-clara-office.toml").read_text()
+    start = base.index("[[chargers]]")
+    end = base.index("[tariff]")
+    one = '[[chargers]]\ncount = 1\nkind = "unidirectional"\nmax_kw = 20.0\n\n'
+    site = tmp_path / "one.toml"
+    site.write_text(base[:start] + one + base[end:])
+    args = list(OFFER)
+    args[args.index("--at") + 1] = "11:00"
+    code, output = invoke(*args, "--site", str(site))
+    assert code == 2 and "every charger is busy at 11:00 on day 0" in output

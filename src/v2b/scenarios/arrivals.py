@@ -32,7 +32,7 @@ from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
 MIN_BIN = 30
 SMOOTH_SLOTS = 1.0
 #: recorded-session fields that travel with a drawn stay
-POOL_FIELDS = ("duration_min", "energy_kwh", "battery_kwh", "soc_arrival", "soc_requested")
+POOL_FIELDS = ("slot", "duration_min", "energy_kwh", "battery_kwh", "soc_arrival", "soc_requested")
 
 
 def smooth_pmf(counts: np.ndarray, sigma_slots: float = SMOOTH_SLOTS) -> np.ndarray:
@@ -68,6 +68,9 @@ class ArrivalModel:
     hour_index, hour_offsets : numpy.ndarray
         ``hour_index[hour_offsets[h]:hour_offsets[h+1]]`` are the sessions a stay
         arriving in hour ``h`` is drawn from.
+    day_offsets : numpy.ndarray
+        The pool is in day order: sessions ``day_offsets[d]:day_offsets[d+1]`` arrived
+        on recorded day ``d`` (the day of ``count_ratio[d]``).
     """
 
     count_ratio: np.ndarray
@@ -77,6 +80,7 @@ class ArrivalModel:
     pool: dict[str, np.ndarray]
     hour_index: np.ndarray
     hour_offsets: np.ndarray
+    day_offsets: np.ndarray
 
     @classmethod
     def fit(cls, sessions: SessionData) -> ArrivalModel:
@@ -84,6 +88,7 @@ class ArrivalModel:
         f = f[f["arrival"].dt.day_of_week < 5]
         if f.empty:
             raise DataError(f"{sessions.source}: no sessions arrive on a weekday")
+        f = f.iloc[np.argsort(f["arrival"].to_numpy(), kind="stable")]
         arrival = f["arrival"]
         day = arrival.dt.normalize()
         midnight = day + pd.Timedelta(days=1)
@@ -94,6 +99,7 @@ class ArrivalModel:
         month = counts.index.to_period("M")
         ratio = counts / counts.groupby(month).transform("mean")
         pool = {
+            "slot": slot.astype(np.int64),
             "duration_min": np.maximum((departure - arrival).dt.total_seconds().to_numpy() / 60.0, 1.0),
             "energy_kwh": f["energy_kwh"].to_numpy(dtype=float),
             "battery_kwh": f["battery_kwh"].to_numpy(dtype=float),
@@ -102,6 +108,7 @@ class ArrivalModel:
         }
         hour = minutes // 60
         index, offsets = _hour_bins(hour)
+        per_day = counts.to_numpy(dtype=np.int64)
         return cls(
             count_ratio=ratio.to_numpy(dtype=float),
             count_weekday=counts.index.day_of_week.to_numpy().astype(np.int64),
@@ -110,7 +117,51 @@ class ArrivalModel:
             pool=pool,
             hour_index=index,
             hour_offsets=offsets,
+            day_offsets=np.concatenate([[0], np.cumsum(per_day)]).astype(np.int64),
         )
+
+    def sample_days(
+        self, weekdays: np.ndarray, arrivals_per_day: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Whole recorded days, thinned to the site's rate: the arrivals of each day.
+
+        For each day (``weekdays``: 0=Mon..4=Fri) a recorded day of the same weekday is
+        drawn and each of its sessions kept with probability ``arrivals_per_day x r / m``
+        (``r`` the day's count over its month's mean, ``m`` its count): on average
+        ``arrivals_per_day x r`` arrivals, with the binomial spread a smaller site's
+        share of the same drivers has. Arrival times, stays and requests keep the day's
+        own clustering: real days are lumpier than independent draws from the pooled
+        distributions (``docs/model.md``, "Arrivals: whole recorded days").
+
+        Returns the day index of each arrival and its fields as :meth:`sample_stays`.
+        """
+        picks, days = [], []
+        u = rng.random(weekdays.size)
+        for i, wd in enumerate(weekdays.tolist()):
+            same = np.flatnonzero(self.count_weekday == wd)
+            if same.size == 0:
+                same = np.arange(self.count_ratio.size)
+            d = int(same[min(int(u[i] * same.size), same.size - 1)])
+            lo, hi = int(self.day_offsets[d]), int(self.day_offsets[d + 1])
+            # Each recorded session is kept with the probability that brings the day's
+            # month to the site's rate (a coin per session, as replay months are thinned);
+            # a site busier than the data repeats sessions of the day.
+            keep = arrivals_per_day * self.count_ratio[d] / (hi - lo)
+            coins = rng.random(hi - lo)
+            take = np.flatnonzero(coins < min(keep, 1.0))
+            if keep > 1.0:
+                extra = int(stochastic_round(np.array([(keep - 1.0) * (hi - lo)]), rng)[0])
+                take = np.concatenate([take, rng.integers(hi - lo, size=extra)])
+            picks.append(lo + take)
+            days.append(np.full(take.size, i))
+        pick = np.concatenate(picks).astype(np.int64) if picks else np.zeros(0, dtype=np.int64)
+        day = np.concatenate(days).astype(np.int64) if days else np.zeros(0, dtype=np.int64)
+        out = {name: values[pick] for name, values in self.pool.items() if name != "slot"}
+        stay = np.maximum(np.rint(out.pop("duration_min") / SLOT_MINUTES).astype(int), 1)
+        slot = self.pool["slot"][pick]
+        out["arrival_slot"] = slot
+        out["departure_slot"] = np.minimum(slot + stay, SLOTS_PER_DAY)
+        return day, out
 
     def sample_counts(
         self, weekdays: np.ndarray, arrivals_per_day: float, rng: np.random.Generator
@@ -133,7 +184,7 @@ class ArrivalModel:
         hour = slot * SLOT_MINUTES // 60
         start, stop = self.hour_offsets[hour], self.hour_offsets[hour + 1]
         pick = self.hour_index[start + (rng.random(n) * (stop - start)).astype(int)]
-        out = {name: values[pick] for name, values in self.pool.items()}
+        out = {name: values[pick] for name, values in self.pool.items() if name != "slot"}
         stay = np.maximum(np.rint(out.pop("duration_min") / SLOT_MINUTES).astype(int), 1)
         out["arrival_slot"] = slot
         out["departure_slot"] = np.minimum(slot + stay, SLOTS_PER_DAY)
@@ -147,6 +198,7 @@ class ArrivalModel:
             "tod_pmf": self.tod_pmf,
             "hour_index": self.hour_index,
             "hour_offsets": self.hour_offsets,
+            "day_offsets": self.day_offsets,
         }
         out.update({f"pool_{k}": v for k, v in self.pool.items()})
         return out
@@ -161,6 +213,7 @@ class ArrivalModel:
             pool={k: arrays[f"pool_{k}"] for k in POOL_FIELDS},
             hour_index=arrays["hour_index"],
             hour_offsets=arrays["hour_offsets"],
+            day_offsets=arrays["day_offsets"],
         )
 
 

@@ -1,7 +1,7 @@
 """Generate one episode (a billing month of weekdays) from a fitted model and a generator.
 
-Draw order (fixed, so a seed pins the episode): month, load days, daily counts,
-arrival slots and stays, battery and SoC. An episode is built from its own
+Draw order (fixed, so a seed pins the episode): month, load days, then per day a
+recorded day, its count and its sessions; battery and SoC. An episode is built from its own
 generator, so any one of them can be generated alone.
 """
 
@@ -118,8 +118,6 @@ def generate_episode(
     dates = weekdays_of_month(year, month)
     load = model.building.sample_days(month, len(dates), rng) * load_scale
     weekdays = np.array([d.weekday() for d in dates])
-    counts = model.arrivals.sample_counts(weekdays, arrivals_per_day, rng)
-    stays = model.arrivals.sample_stays(int(counts.sum()), rng)
+    day, stays = model.arrivals.sample_days(weekdays, arrivals_per_day, rng)
     requests = model.complete_requests(stays, rng)
-    day = np.repeat(np.arange(len(dates)), counts)
     return assemble(dates, load.ravel(), day, stays["arrival_slot"], stays["departure_slot"], requests)

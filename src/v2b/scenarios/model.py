@@ -24,7 +24,7 @@ from v2b.data.sessions import SessionData
 from v2b.scenarios.arrivals import ArrivalModel
 from v2b.scenarios.load_model import LoadModel
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SOC_REQUESTED_LOW = 0.8
 SOC_REQUESTED_HIGH = 1.0
 SOC_ARRIVAL_MIN = 0.1
