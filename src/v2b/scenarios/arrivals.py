@@ -126,7 +126,9 @@ class ArrivalModel:
         """Whole recorded days, thinned to the site's rate: the arrivals of each day.
 
         For each day (``weekdays``: 0=Mon..4=Fri) a recorded day of the same weekday is
-        drawn and each of its sessions kept with probability ``arrivals_per_day x r / m``
+        drawn, with probability proportional to its month's mean count (so that each
+        recorded session weighs as much as in the pooled data: a quiet lockdown day is
+        drawn less often), and each of its sessions kept with probability ``arrivals_per_day x r / m``
         (``r`` the day's count over its month's mean, ``m`` its count): on average
         ``arrivals_per_day x r`` arrivals, with the binomial spread a smaller site's
         share of the same drivers has. Arrival times, stays and requests keep the day's
@@ -137,11 +139,14 @@ class ArrivalModel:
         """
         picks, days = [], []
         u = rng.random(weekdays.size)
+        counts = np.diff(self.day_offsets)
+        level = counts / self.count_ratio  # each recorded day's month mean
         for i, wd in enumerate(weekdays.tolist()):
             same = np.flatnonzero(self.count_weekday == wd)
             if same.size == 0:
                 same = np.arange(self.count_ratio.size)
-            d = int(same[min(int(u[i] * same.size), same.size - 1)])
+            cdf = np.cumsum(level[same])
+            d = int(same[min(int(np.searchsorted(cdf, u[i] * cdf[-1], side="right")), same.size - 1)])
             lo, hi = int(self.day_offsets[d]), int(self.day_offsets[d + 1])
             # Each recorded session is kept with the probability that brings the day's
             # month to the site's rate (a coin per session, as replay months are thinned);
