@@ -6,6 +6,7 @@ process and its result (the summary) comes back as data.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -84,7 +85,7 @@ def run(spec: RunSpec, site: Site | None = None,
     An openv2b scenario brings its own chargers, prices and episode and has no
     sampling pool: sampling policies then see no futures (``futures=None``).
     """
-    site = site or load_site(spec.site)
+    site = scaled_site(site or load_site(spec.site), spec.options.get("arrival_scale"))
     policy = make_policy(spec.policy)
     if spec.openv2b:
         site, episode = openv2b_run_inputs(spec, site)
@@ -102,6 +103,21 @@ def run(spec: RunSpec, site: Site | None = None,
         policy_options=spec.options,
         progress=progress,
     )
+
+
+def scaled_site(site: Site, scale: float | None) -> Site:
+    """``site`` with ``scale`` times its arrivals per weekday and (rounded up) chargers,
+    for timing the controllers against arrival intensity (the paper's Figure 2); the
+    building is unchanged. ``None`` or 1 returns the site itself."""
+    if scale is None or scale == 1.0:
+        return site
+    if not (isinstance(scale, int | float) and 0.01 <= scale <= 100):
+        raise RunError(f"option arrival_scale={scale!r} must be a number in 0.01..100")
+    data = site.model_dump()  # a new Site, not a copy: a copy would keep cached charger lists
+    for group in data["chargers"]:
+        group["count"] = max(1, math.ceil(group["count"] * scale))
+    data["sessions"]["arrivals_per_day"] *= scale
+    return Site.model_validate(data)
 
 
 def chooser_for(site: Site, options: dict[str, Any]) -> LogitChooser:
