@@ -19,7 +19,7 @@ from v2b.site import load_site
 
 SITE = "santa-clara-office"
 TIMING = ("decision_seconds", "wall_seconds", "worker_peak_rss_mib", "lp_seconds_median",
-          "offer_seconds_median", "offer_seconds_p95")
+          "offer_seconds_median", "offer_seconds_p95", "stored_at")
 
 
 def _numbers(out: Path) -> dict[str, dict]:
@@ -102,6 +102,9 @@ def test_tiny_table1_writes_tables_figures_and_the_paper_beside_ours(local_table
     assert header["code_version"] == code_version() and header["finished"]
     summary = json.loads(next((local_table1 / "tasks").glob("*/summary.json")).read_text())
     assert "choices_by_type" in summary and summary["wall_seconds"] > 0
+    timing = json.loads((local_table1 / "timing.json").read_text())
+    assert timing["tasks"] == 8 and set(timing["task_seconds"]) == {name for name, _, _ in TABLE1_ROWS}
+    assert timing["worker_peak_rss_mib"]["max"] > 0
 
 
 def test_dask_local_cluster_gives_the_same_numbers_as_the_process_pool(local_table1, tmp_path, site):

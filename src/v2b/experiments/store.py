@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
@@ -88,7 +89,8 @@ class Store:
         partial = self.tasks / f"{key}.partial-{os.getpid()}"
         partial.mkdir(parents=True, exist_ok=True)
         (partial / "task.json").write_text(json.dumps({"key": key, "spec": spec_dict(spec)}, indent=2) + "\n")
-        (partial / "summary.json").write_text(json.dumps(payload["summary"], indent=2) + "\n")
+        summary = {**payload["summary"], "stored_at": time.time()}  # the order tasks finished in
+        (partial / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         np.savez_compressed(partial / "power.npz", **payload["power"])
         final = self.tasks / key
         if final.exists():  # a task finished twice (two sweeps on one directory): keep the first

@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from v2b.errors import UserError
 from v2b.experiments.executors import Outcome, run_tasks
 from v2b.experiments.figures import write_figures
@@ -141,10 +143,32 @@ def run_sweep(
     return report
 
 
+def timing(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Wall time per task by policy, and the workers' peak memory early and late in the
+    sweep (in the order the tasks finished): the figures of ``docs/benchmarks.md``."""
+    runs = sorted(summaries.values(), key=lambda s: s.get("stored_at", 0.0))
+    by_policy: dict[str, list[float]] = {}
+    for s in runs:
+        by_policy.setdefault(s["policy"], []).append(s["wall_seconds"])
+    rss = np.array([s["worker_peak_rss_mib"] for s in runs])
+    tenth = max(1, rss.size // 10)
+    return {
+        "tasks": len(runs),
+        "task_seconds_total": float(sum(sum(v) for v in by_policy.values())),
+        "task_seconds": {p: {"tasks": len(v), "median": float(np.median(v)),
+                             "p95": float(np.percentile(v, 95)), "max": float(np.max(v)),
+                             "total": float(np.sum(v))} for p, v in by_policy.items()},
+        "worker_peak_rss_mib": {"first_tenth_max": float(rss[:tenth].max()) if rss.size else None,
+                                "last_tenth_max": float(rss[-tenth:].max()) if rss.size else None,
+                                "max": float(rss.max()) if rss.size else None},
+    }
+
+
 def write_outputs(out: Path, names: list[str], cells: list[dict[str, Any]], store: Store) -> list[Path]:
-    """Tables and figures from whatever tasks are stored."""
+    """Tables, figures and ``timing.json`` from whatever tasks are stored."""
     summaries = {c["key"]: store.summary(c["key"]) for c in cells if store.done(c["key"])}
-    written: list[Path] = []
+    _write_json(out / "timing.json", timing(summaries))
+    written: list[Path] = [out / "timing.json"]
     for name in names:
         written += write_tables(out, name, [c for c in cells if c["experiment"] == name], summaries)
     written += write_figures(out, cells, summaries, store)
