@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import signal
 import tomllib
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from v2b.cli import app
-from v2b.experiments.executors import run_tasks
+from v2b.experiments.executors import WorkerLost, run_tasks
 from v2b.experiments.plan import TABLE1_ROWS, Sweep, plan
 from v2b.experiments.runner import RunSpec, scaled_site
 from v2b.experiments.store import code_version, task_key
@@ -129,13 +132,29 @@ def test_an_interrupted_sweep_resumes_to_the_same_files(local_table1, tmp_path, 
         run_sweep(tmp_path, ["table1"], sweep, site, workers=2, on_outcome=stop_after_three)
     kept = {p.name for p in (tmp_path / "tasks").iterdir()}
     assert set(seen) <= kept and len(kept) < 8  # only whole tasks, and not all of them
-    report = run_sweep(tmp_path, ["table1"], sweep, site, workers=2)
+    report = run_sweep(tmp_path, ["table1"], sweep, site, workers=1)  # another worker count, same numbers
     assert report.already == len(kept) and report.ran == 8 - len(kept)
     assert _numbers(tmp_path) == _numbers(local_table1)
     assert _rows(tmp_path, "table1") == _rows(local_table1, "table1")
     files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     reference = {p.relative_to(local_table1).as_posix() for p in local_table1.rglob("*") if p.is_file()}
     assert files == reference
+
+
+def test_a_killed_worker_stops_the_sweep_and_the_same_command_resumes(local_table1, tmp_path, site):
+    sweep = Sweep(SITE, 1, days=1, options={"load_info": "paper"})
+
+    def kill_a_worker(outcome) -> None:
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    with pytest.raises(WorkerLost, match="run the same command again"):
+        run_sweep(tmp_path, ["table1"], sweep, site, workers=2, on_outcome=kill_a_worker)
+    kept = len(list((tmp_path / "tasks").iterdir()))
+    assert 1 <= kept < 8
+    report = run_sweep(tmp_path, ["table1"], sweep, site, workers=2)
+    assert report.already == kept and report.ran == 8 - kept
+    assert _numbers(tmp_path) == _numbers(local_table1)
 
 
 def test_a_task_that_raises_is_recorded_and_the_others_finish(tmp_path):
