@@ -6,11 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -229,3 +235,62 @@ def database_url(kind: str, tmp_path) -> Iterator[str]:
     else:
         with postgres_database() as url:
             yield url
+
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``v2b serve`` in a subprocess on a free port."""
+
+    def __init__(self, db_url: str, log: Path, *extra: str):
+        self.db_url, self.log, self.extra = db_url, log, extra
+        self.port = _free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Any:
+        import httpx
+
+        env = {**os.environ, "V2B_OPERATOR_TOKEN": OPERATOR_TOKEN,
+               "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+        cmd = [sys.executable, "-m", "v2b", "serve", "--site", SPEC.site, "--policy", SPEC.policy,
+               "--episode", str(SPEC.episode), "--seed", str(SPEC.seed), "--days", str(SPEC.days),
+               "--clock", "manual", "--db", self.db_url, "--port", str(self.port), *self.extra]
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        client = httpx.Client(base_url=self.base_url, timeout=60)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"v2b serve exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if client.get("/api/health").status_code == 200:
+                    return client
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"v2b serve did not answer in 120 s:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -10,6 +10,7 @@ pytest.importorskip("fastapi", reason="the service needs the [serve] extra (pip 
 from fastapi.testclient import TestClient  # noqa: E402
 
 from service_support import (  # noqa: E402
+    OPERATOR,
     OPERATOR_TOKEN,
     SPEC,
     assert_same_as_offline,
@@ -60,3 +61,21 @@ def test_a_service_rebuilt_from_its_database_mid_day_ends_with_the_same_bill(tmp
     ids = play_day(client, offline, live.charger_ids, before_slot=restart)
     final = TestClient(create_app(LiveSite(CONFIG, Database(url)), OPERATOR_TOKEN))
     assert_same_as_offline(final, offline, ids)
+
+
+def test_the_demo_plays_the_offline_day(tmp_path):
+    """``v2b serve --demo`` (here on the manual clock): the episode's drivers arrive and answer
+    as simulated, and the day ends with the offline run's set-points and bill."""
+    offline = offline_day()
+    db = Database(f"sqlite:///{tmp_path / 'service.sqlite'}")
+    live = LiveSite(CONFIG, db)
+    with TestClient(create_app(live, OPERATOR_TOKEN, demo=True)) as client:
+        r = client.post("/api/clock/step", json={"slots": 95}, headers=OPERATOR)
+        assert r.status_code == 200, r.text
+        sessions = client.get("/api/sessions", headers=OPERATOR).json()
+        ids = {}
+        for rec, row in zip([r for r in offline.result.trace.sessions if r.reject_reason != "no charger"],
+                            sessions, strict=True):
+            ids[rec.session_id] = row["session_id"]
+        assert_same_as_offline(client, offline, ids)
+    db.dispose()

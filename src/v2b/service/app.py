@@ -19,13 +19,14 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from v2b.service.demo import DemoDrivers
 from v2b.service.live import ArrivalRequest, LiveSite, ServiceError
+from v2b.service.pages import driver_page, operator_page
 
 log = logging.getLogger("v2b.service")
 
@@ -129,13 +130,8 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         if ticker and live.clock.kind != "manual":
             thread = threading.Thread(target=tick_loop, name="v2b-clock", daemon=True)
             thread.start()
-        drivers = DemoDrivers(live) if demo else None
-        if drivers is not None:
-            drivers.start()
         yield
         stop.set()
-        if drivers is not None:
-            drivers.close()
         if thread is not None:
             thread.join(timeout=5)
 
@@ -146,6 +142,8 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         lifespan=lifespan,
     )
     app.state.live = live
+    if demo:
+        DemoDrivers(live).attach()
 
     def is_operator(token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token, operator_token)
@@ -239,6 +237,21 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         """Every session: request, menu, answer, payment."""
         operator(authorization)
         return live.sessions()
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/driver")
+
+    @app.get("/driver", response_class=HTMLResponse, tags=["pages"])
+    def get_driver_page() -> str:
+        """The driver's page: request, options, choice, then the session (phone-sized)."""
+        return driver_page(live)
+
+    @app.get("/operator", response_class=HTMLResponse, tags=["pages"])
+    def get_operator_page() -> str:
+        """The operator's page: today's load and the month's peak, sessions, the bill against
+        the no-EV and uncontrolled references, solver health (asks for the operator token)."""
+        return operator_page(live)
 
     @app.get("/api/health", tags=["operator"])
     def get_health() -> dict[str, Any]:

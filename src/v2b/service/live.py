@@ -168,6 +168,8 @@ class LiveSite:
         self.clock = Clock(config.clock, origin, row.wall_origin_s, wall=wall)
         self.replay_mismatches = 0
         self.started_wall_s = wall()
+        #: Called (under the lock) after each slot decided live, not on replay (``--demo``).
+        self.slot_listeners: list[Callable[[], None]] = []
         self._rebuild()
         self.tick()
 
@@ -214,9 +216,18 @@ class LiveSite:
         sim.begin_slot()
         return sim
 
+    def _new_reference(self) -> Simulator:
+        """The uncontrolled reference: the same cars, each charging its request at full power
+        from plug-in (``references`` in the status)."""
+        sim = Simulator(self.site, self.episode, make_policy("uncontrolled"), self.config.seed, None,
+                        policy_options=dict(self.config.options))
+        sim.begin_slot()
+        return sim
+
     def _rebuild(self) -> None:
         """A new engine with every stored event applied in order (no database writes)."""
         self.sim = self._new_engine()
+        self.reference = self._new_reference()
         self.pending: dict[str, PendingOffer] = {}
         self.expires: dict[str, dt.datetime] = {}
         self.record_of: dict[str, int] = {}
@@ -256,7 +267,18 @@ class LiveSite:
     def _apply_choice(self, session_id: str, option_id: str) -> None:
         pending = self.pending.pop(session_id)
         self.expires.pop(session_id, None)
-        self.sim.choose(pending, Choice(self._option(pending.menu, option_id)))
+        record = self.sim.choose(pending, Choice(self._option(pending.menu, option_id)))
+        if not record.rejected:
+            self._reference_arrival(pending)
+
+    def _reference_arrival(self, pending: PendingOffer) -> None:
+        ref, s = self.reference, pending.request.session
+        request = ref.request_for(s, pending.request.charger_index) or ref.request_for(s)
+        if request is None:
+            return
+        offer = ref.offer(s, request.charger_index)
+        if offer is not None:
+            ref.choose(offer, Choice(offer.menu.options[0]))
 
     def _apply_slot(self) -> tuple[int, list[int]]:
         """Decide the engine's current slot; returns it and the records that left after it."""
@@ -264,11 +286,12 @@ class LiveSite:
         before = set(np.flatnonzero(sim.plugged.occupied).tolist())
         records_before = {int(sim.plugged.record[i]) for i in before}
         t = sim.slot
-        sim.end_slot()
-        if sim.done:
-            sim.finish()
-        else:
-            sim.begin_slot()
+        for engine in (sim, self.reference):
+            engine.end_slot()
+            if engine.done:
+                engine.finish()
+            else:
+                engine.begin_slot()
         still = {int(r) for r in sim.plugged.record.tolist() if r >= 0}
         return t, sorted(records_before - still)
 
@@ -433,6 +456,8 @@ class LiveSite:
         except SQLAlchemyError as err:
             self._failed(err)
         log.debug("slot %d decided in %.3f s", self.sim.slot - 1, time.perf_counter() - started)
+        for listener in self.slot_listeners:
+            listener()
 
     def _write_departure(self, s: DbSession, record: int, slot: int, at: str) -> None:
         rec = self.sim.trace.sessions[record]
@@ -465,6 +490,11 @@ class LiveSite:
         (``False``: a retry of an earlier request with the same idempotency key)."""
         with self.lock:
             self._advance_to(self.clock.now())
+            return self.arrive_now(req, idempotency_key)
+
+    def arrive_now(self, req: ArrivalRequest, idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+        """:meth:`arrive` at the engine's present, without moving it to the clock first."""
+        with self.lock:
             if idempotency_key is not None:
                 with self.db.session() as s:
                     row = s.scalar(select(SessionRow).where(SessionRow.idempotency_key == idempotency_key))
@@ -530,6 +560,12 @@ class LiveSite:
         """The driver's answer to the menu (an option id, or ``reject``)."""
         with self.lock:
             self._advance_to(self.clock.now())
+            return self.choose_now(session_id, option_id, token, operator)
+
+    def choose_now(self, session_id: str, option_id: str, token: str | None,
+                   operator: bool = False) -> dict[str, Any]:
+        """:meth:`choose` at the engine's present, without moving it to the clock first."""
+        with self.lock:
             row = self._row(session_id)
             self._check_token(session_id, token, operator)
             if row.state != "offered":
@@ -626,6 +662,8 @@ class LiveSite:
             "connected": connected,
             "waiting_for_answer": sorted(self.pending),
             "bill_to_date": self.bill_to_date(),
+            "references": {"building_only": self._bill_of(self.sim, building_only=True),
+                           "uncontrolled": self._bill_of(self.reference)},
             "replay_mismatches": self.replay_mismatches,
             "solver": {"decisions": len(sim.decision_seconds),
                        "decision_seconds_last": sim.decision_seconds[-1] if sim.decision_seconds else None,
@@ -635,15 +673,20 @@ class LiveSite:
     def bill_to_date(self) -> dict[str, Any]:
         """The bill of the decided slots and of the sessions that have left (payments are made
         at departure; a connected car's payment and missing SoC count when it leaves)."""
-        sim = self.sim
+        return self._bill_of(self.sim)
+
+    def _bill_of(self, sim: Simulator, building_only: bool = False) -> dict[str, Any]:
         t = sim.slot
+        power = sim.trace.power_kw[:t]
         trace = Trace(dates=sim.trace.dates, chargers=sim.trace.chargers,
-                      building_kw=sim.trace.building_kw[:t],
-                      price_per_kwh=sim.trace.price_per_kwh[:t], power_kw=sim.trace.power_kw[:t],
+                      building_kw=sim.trace.building_kw[:t], price_per_kwh=sim.trace.price_per_kwh[:t],
+                      power_kw=np.zeros_like(power) if building_only else power,
                       session_index=sim.trace.session_index[:t])
         occupied = {int(r) for r in sim.plugged.record.tolist() if r >= 0}
-        trace.sessions = [r for k, r in enumerate(sim.trace.sessions)
-                          if k not in occupied and r.session_id not in self.pending]
+        held = {o.record_index for o in sim.offers.values()}
+        if not building_only:
+            trace.sessions = [r for k, r in enumerate(sim.trace.sessions)
+                              if k not in occupied and k not in held]
         figures = bill(trace, self.site)
         return {k: figures[k] for k in (*MONEY, "peak_kw", "energy_delivered_kwh", "unmet_kwh")} | {
             "slots": t, "sessions_settled": len(trace.sessions)}
