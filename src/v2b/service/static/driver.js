@@ -39,6 +39,8 @@ function showMenu(answer) {
     card.appendChild(pick); list.appendChild(card);
   }
   $('reject').hidden = !answer.reject;
+  if (answer.reject) $('reject').textContent = 'No thanks, I will charge elsewhere (about '
+    + money(answer.reject.price_usd_per_kwh) + '/kWh)';
   if (params.get('choose')) choose(params.get('choose'));
 }
 async function choose(optionId) {
