@@ -251,6 +251,7 @@ class Server:
 
     def __init__(self, db_url: str, log: Path, *extra: str):
         self.db_url, self.log, self.extra = db_url, log, extra
+        self.clock = "manual"
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -265,7 +266,7 @@ class Server:
                "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
         cmd = [sys.executable, "-m", "v2b", "serve", "--site", SPEC.site, "--policy", SPEC.policy,
                "--episode", str(SPEC.episode), "--seed", str(SPEC.seed), "--days", str(SPEC.days),
-               "--clock", "manual", "--db", self.db_url, "--port", str(self.port), *self.extra]
+               "--clock", self.clock, "--db", self.db_url, "--port", str(self.port), *self.extra]
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         client = httpx.Client(base_url=self.base_url, timeout=60)

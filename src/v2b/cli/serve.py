@@ -39,6 +39,9 @@ def serve(
     on_expiry: Annotated[str, typer.Option(help="An unanswered menu becomes: reject (where the menu "
                                                 "offers it; else the request) or request (the request "
                                                 "as is, at its price).")] = "reject",
+    arrival_scale: Annotated[float | None, typer.Option(help="Scale the site's chargers (rounded up) and "
+                                                             "arrivals by this factor, as `v2b experiment "
+                                                             "figure2` (load tests).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Replay the episode's arrivals against the service, "
                                                       "drivers answering as simulated (x60 clock unless "
                                                       "--clock is given).")] = False,
@@ -72,8 +75,11 @@ def serve(
         check_range("--days", days, 1, 31)
         check_range("--menu-minutes", menu_minutes, 0.1, 24 * 60)
         check_range("--episode", episode, 0)
+        check_range("--arrival-scale", arrival_scale, 0.01, 100)
         config = ServiceConfig(site=site, policy=policy, episode=episode, seed=seed, days=days, clock=clock,
-                               options={"load_info": load_info}, menu_minutes=menu_minutes,
+                               options={"load_info": load_info,
+                                        **({"arrival_scale": arrival_scale} if arrival_scale else {})},
+                               menu_minutes=menu_minutes,
                                on_expiry=on_expiry)
         database = Database(db or DEFAULT_DB)
         token = os.environ.get("V2B_OPERATOR_TOKEN") or secrets.token_urlsafe(24)

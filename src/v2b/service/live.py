@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session as DbSession
 from v2b.control.registry import make_policy
 from v2b.episode import Episode, Session
 from v2b.errors import UserError
-from v2b.experiments.runner import episode_for
+from v2b.experiments.runner import episode_for, scaled_site
 from v2b.interface import Menu, Option
 from v2b.scenarios import site_scenarios
 from v2b.service.clock import SLOT, Clock, check_clock, midnight
@@ -153,7 +153,8 @@ class LiveSite:
         if not make_policy(config.policy).serves_evs:
             raise ServiceSetupError(f"--policy {config.policy!r} admits no EV; "
                                     "the service needs one that does")
-        self.site = load_site(config.site)
+        # ``arrival_scale`` (as in ``v2b experiment figure2``): more chargers and arrivals, same building
+        self.site = scaled_site(load_site(config.site), config.options.get("arrival_scale"))
         self.full_episode = episode_for(self.site, config.episode, days=config.days)
         # The live engine plays the episode's building load (the simulated meter) and none of
         # its sessions: the drivers come through the API.
