@@ -105,10 +105,12 @@ class Clock:
     def _minutes(self, moment: dt.datetime) -> float:
         if moment.tzinfo is None:
             raise ClockError(f"time {moment.isoformat()} has no UTC offset")
-        return (moment - self.origin).total_seconds() / 60.0
+        # through UTC: two times in the same zone subtract as wall-clock times in Python
+        return (moment.astimezone(dt.UTC) - self.origin.astimezone(dt.UTC)).total_seconds() / 60.0
 
     def wall_seconds_until(self, moment: dt.datetime) -> float:
         """Wall seconds until site time reaches ``moment`` (infinite on a manual clock)."""
         if self.kind == "manual":
             return math.inf
-        return (moment - self.now()).total_seconds() / SPEED[self.kind]
+        gap = moment.astimezone(dt.UTC) - self.now().astimezone(dt.UTC)
+        return gap.total_seconds() / SPEED[self.kind]

@@ -165,7 +165,7 @@ class LiveSite:
         db.migrate()
         row = self._service_row()
         self.token_secret = bytes.fromhex(row.token_secret)
-        origin = dt.datetime.fromisoformat(row.origin_at)
+        origin = dt.datetime.fromisoformat(row.origin_at).astimezone(self._zone())
         self.clock = Clock(config.clock, origin, row.wall_origin_s, wall=wall)
         self.replay_mismatches = 0
         self.started_wall_s = wall()
@@ -262,7 +262,7 @@ class LiveSite:
             raise ServiceSetupError(f"session {session_id}: charger {p['charger_index']} was not free")
         self.pending[session_id] = pending
         self.record_of[session_id] = pending.record_index
-        self.expires[session_id] = dt.datetime.fromisoformat(p["expires_at"])
+        self.expires[session_id] = dt.datetime.fromisoformat(p["expires_at"]).astimezone(dt.UTC)
         return self._menu_json(pending)
 
     def _apply_choice(self, session_id: str, option_id: str) -> None:
@@ -415,17 +415,19 @@ class LiveSite:
     def _advance_to(self, now: dt.datetime) -> None:
         while not self.sim.done:
             boundary = self.clock.slot_start(self.sim.slot)
-            self._expire_due(min(now, boundary))
+            self._expire_due(min(now.astimezone(dt.UTC), boundary.astimezone(dt.UTC)))
             if now < boundary:
                 break
             self._decide_slot()
+        if self.sim.done and self.expires:  # the billing period ended with menus unanswered
+            self._expire_due(max(self.expires.values()), period_over=True)
 
-    def _expire_due(self, until: dt.datetime) -> None:
+    def _expire_due(self, until: dt.datetime, period_over: bool = False) -> None:
         due = sorted((at, self.record_of[sid], sid) for sid, at in self.expires.items() if at <= until)
         for at, _, sid in due:
             pending = self.pending[sid]
             menu = pending.menu
-            if self.config.on_expiry == "reject" and menu.reject_allowed or not menu.options:
+            if period_over or self.config.on_expiry == "reject" and menu.reject_allowed or not menu.options:
                 option_id = "reject"
             else:
                 option_id = menu.options[0].name
@@ -506,7 +508,8 @@ class LiveSite:
                     return self._arrival_json(row), False
             session, charger = self._check_arrival(req)
             now = self.clock.now()
-            expires = now + dt.timedelta(minutes=self.config.menu_minutes)
+            expires = (now.astimezone(dt.UTC) + dt.timedelta(minutes=self.config.menu_minutes)).astimezone(
+                self.clock.zone)
             payload = {"charger_index": charger, "arrival_slot": session.arrival_slot,
                        "departure_slot": session.departure_slot, "battery_kwh": session.battery_kwh,
                        "soc_arrival": session.soc_arrival, "soc_requested": session.soc_requested,
@@ -595,7 +598,7 @@ class LiveSite:
                 row.state = "declined" if rec.rejected else "connected"
                 row.option_id = option_id
                 row.choice_source = source
-                row.chosen_at = iso(at)
+                row.chosen_at = iso(at.astimezone(self.clock.zone))
                 if not rec.rejected:
                     row.departure_slot = rec.departure_slot
                     row.target_soc_pct = _pct(rec.soc_target)
