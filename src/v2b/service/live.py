@@ -416,7 +416,7 @@ class LiveSite:
         while not self.sim.done:
             boundary = self.clock.slot_start(self.sim.slot)
             self._expire_due(min(now.astimezone(dt.UTC), boundary.astimezone(dt.UTC)))
-            if now < boundary:
+            if now.astimezone(dt.UTC) < boundary.astimezone(dt.UTC):
                 break
             self._decide_slot()
         if self.sim.done and self.expires:  # the billing period ended with menus unanswered
