@@ -7,6 +7,12 @@ chooses, the policy sets power from an :class:`Observation`, and
 delivers. The policy never sees the episode. :func:`simulate` runs a whole
 episode; a caller that needs the state in between (``v2b offer``, a live
 service, a Gymnasium environment) drives :class:`Simulator` slot by slot.
+
+An arrival is two events: :meth:`Simulator.offer` (a charger and the menu; the
+session waits for an answer, its charger held) and :meth:`Simulator.choose` (the
+answer applied, the car plugged in). Offline, :meth:`Simulator.admit` asks the
+simulated driver between the two at once; the live service (``v2b serve``) applies
+the answer when it arrives, or the site's rule when the menu expires.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from v2b.errors import UserError
 from v2b.interface import (
     ArrivalRequest,
     FutureSampler,
+    Menu,
     Observation,
     Option,
     Policy,
@@ -34,7 +41,7 @@ from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
 from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
-from v2b.users.choice import Chooser
+from v2b.users.choice import Choice, Chooser
 from v2b.users.drivers import driver_rng
 from v2b.users.population import site_chooser
 
@@ -48,6 +55,16 @@ class SimResult:
     trace: Trace
     summary: dict[str, Any]
     decision_seconds: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PendingOffer:
+    """A menu waiting for the driver's answer: the session's record (an index into
+    ``trace.sessions``), the request on its charger, and the menu offered."""
+
+    record_index: int
+    request: ArrivalRequest
+    menu: Menu
 
 
 class _Plugged:
@@ -181,6 +198,7 @@ class Simulator:
         self._pending = arrival_order(episode.sessions) if policy.serves_evs else []
         self._next_arrival = 0
         self._agreed: dict[int, Option] = {}
+        self.offers: dict[int, PendingOffer] = {}
         self.peak_kw = 0.0
         self.slot = 0
         self.decision_seconds: list[float] = []
@@ -230,14 +248,23 @@ class Simulator:
         rec.payment_usd = self._agreed[p.record[i]].payment_usd(rec.delivered_kwh, rec.promised_kwh)
         p.disconnect(i)
 
-    def request_for(self, session: Session) -> ArrivalRequest | None:
-        """The arrival request of ``session`` on the charger FCFS would give it now
-        (``None``: every charger is busy)."""
-        charger = pick_charger(~self.plugged.occupied, self._order)
-        return None if charger is None else ArrivalRequest(session=session, charger_index=charger)
+    def request_for(self, session: Session, charger_index: int | None = None) -> ArrivalRequest | None:
+        """The arrival request of ``session`` on the charger FCFS would give it now, or on
+        ``charger_index`` where the driver already stands at one (``None``: every charger is
+        busy, or that one is). A charger held by an unanswered menu is busy."""
+        free = ~self.plugged.occupied
+        for held in self.offers.values():
+            free[held.request.charger_index] = False
+        charger = pick_charger(free, self._order) if charger_index is None else charger_index
+        if charger is None or not free[charger]:
+            return None
+        return ArrivalRequest(session=session, charger_index=charger)
 
-    def admit(self, s: Session) -> SessionRecord:
-        """One arrival: a charger, the policy's menu, the driver's choice, the plug-in."""
+    def offer(self, s: Session, charger_index: int | None = None) -> PendingOffer | None:
+        """The first half of an arrival: a charger (FCFS, or ``charger_index``) and the
+        policy's menu. The session is recorded as rejected until :meth:`choose` applies the
+        driver's answer; its charger is held meanwhile. ``None``: no charger was free (the
+        record says "no charger")."""
         record = SessionRecord(
             session_id=s.session_id,
             arrival_slot=s.arrival_slot,
@@ -254,15 +281,25 @@ class Simulator:
             requested_departure_slot=s.departure_slot,
         )
         self.trace.sessions.append(record)
-        request = self.request_for(s)
+        request = self.request_for(s, charger_index)
         if request is None:
             record.reject_reason = "no charger"
-            return record
+            return None
         menu = self.policy.offer(self.observe(), request)
         record.offered_options = len(menu.options)
         if menu.options:
             record.offered_price_usd = menu.options[0].price_usd(s)
-        choice = self.chooser(menu, request, driver_rng(self.seed, self._episode_key, s.session_id))
+        pending = PendingOffer(len(self.trace.sessions) - 1, request, menu)
+        self.offers[pending.record_index] = pending
+        return pending
+
+    def choose(self, pending: PendingOffer, choice: Choice) -> SessionRecord:
+        """The second half of an arrival: the driver's answer to the menu of ``pending``;
+        an option plugs the car in (from the current slot on), reject frees the charger."""
+        if self.offers.pop(pending.record_index, None) is None:
+            raise ValueError(f"session record {pending.record_index} has no menu waiting for an answer")
+        record = self.trace.sessions[pending.record_index]
+        request, s = pending.request, pending.request.session
         record.driver_type = choice.driver_type
         record.acceptance_usd = choice.acceptance_usd
         if choice.option is None:
@@ -280,10 +317,18 @@ class Simulator:
         record.price_usd = option.price_usd(s)
         record.energy_cost_usd = option.energy_cost_usd
         record.marginal_utility_usd = option.marginal_utility_usd
-        index = len(self.trace.sessions) - 1
-        self._agreed[index] = option
-        self.plugged.connect(request.charger_index, index, s, option, self.site)
+        self._agreed[pending.record_index] = option
+        self.plugged.connect(request.charger_index, pending.record_index, s, option, self.site)
         return record
+
+    def admit(self, s: Session) -> SessionRecord:
+        """One arrival offline: :meth:`offer`, the simulated driver's choice at once, :meth:`choose`."""
+        pending = self.offer(s)
+        if pending is None:
+            return self.trace.sessions[-1]
+        choice = self.chooser(pending.menu, pending.request,
+                              driver_rng(self.seed, self._episode_key, s.session_id))
+        return self.choose(pending, choice)
 
     def begin_slot(self) -> None:
         """Departures, then the arrivals of the current slot."""
