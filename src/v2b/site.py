@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from v2b.data.zones import check_time_zone
 from v2b.errors import UserError
@@ -327,6 +336,85 @@ class Charger(_Model):
         return self.kind == "bidirectional"
 
 
+class OcppConnector(_Model):
+    """One connector (OCPP 1.6 ``connectorId``) or EVSE (OCPP 2.0.1 ``evseId``) of a charge
+    point, and the site charger it is. ``discharge``: V2B set-points (negative limits) are
+    sent to it; only on OCPP 2.0.1 and a bidirectional site charger. A bidirectional site
+    charger on a connector without ``discharge`` is planned as charge-only."""
+
+    connector_id: int = Field(ge=1, le=100)
+    charger: str = Field(min_length=1, max_length=64)
+    discharge: bool = False
+
+
+class OcppChargePoint(_Model):
+    """A charge point that connects to ``v2b serve`` at ``/ocpp/{id}`` (``docs/ocpp.md``).
+
+    ``limit_unit``: what its charging profiles are in (``W``, or ``A`` per phase through
+    ``voltage_v`` and ``phases``). ``fallback_kw``: the limit of the default profile sent at
+    boot, what the charger applies when it stops hearing from v2b (and what the controller
+    assumes of a charger that rejects its profiles or stops answering). ``password_sha256``:
+    SHA-256 (hex) of the basic-auth password the charger must present (OCPP security
+    profile 1); none: no password asked.
+    """
+
+    id: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._:*+|@-]+$")
+    version: Literal["1.6", "2.0.1"]
+    connectors: tuple[OcppConnector, ...] = Field(min_length=1)
+    limit_unit: Literal["W", "A"] = "W"
+    voltage_v: float = Field(default=230.0, gt=0, le=1000)
+    phases: int = Field(default=3, ge=1, le=3)
+    fallback_kw: float = Field(default=0.0, ge=0, le=1000)
+    password_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _connectors(self) -> OcppChargePoint:
+        ids = [c.connector_id for c in self.connectors]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"charge point {self.id!r} lists connector_id {_first_repeat(ids)} twice")
+        for c in self.connectors:
+            if c.discharge and self.version != "2.0.1":
+                raise ValueError(f"charge point {self.id!r} connector {c.connector_id}: discharge=true "
+                                 f"needs OCPP 2.0.1 (version={self.version!r} cannot send a discharge limit)")
+        return self
+
+
+class Ocpp(_Model):
+    """The site's chargers that speak OCPP (``v2b serve`` is then their CSMS)."""
+
+    charge_points: tuple[OcppChargePoint, ...] = Field(min_length=1)
+    #: Seconds a charger has to answer a call before it counts as not answering.
+    response_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    #: Heartbeat interval given to chargers at boot [s].
+    heartbeat_s: int = Field(default=300, ge=10, le=86_400)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Ocpp:
+        ids = [cp.id for cp in self.charge_points]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"charge point id {_first_repeat(ids)!r} is declared twice")
+        chargers = [c.charger for cp in self.charge_points for c in cp.connectors]
+        if len(set(chargers)) != len(chargers):
+            raise ValueError(f"charger {_first_repeat(chargers)!r} is on two OCPP connectors")
+        return self
+
+    def connector_of(self, charger_id: str) -> tuple[OcppChargePoint, OcppConnector] | None:
+        for cp in self.charge_points:
+            for c in cp.connectors:
+                if c.charger == charger_id:
+                    return cp, c
+        return None
+
+
+def _first_repeat(values: list) -> object:
+    seen = set()
+    for v in values:
+        if v in seen:
+            return v
+        seen.add(v)
+    return None
+
+
 class Site(_Model):
     name: str = Field(min_length=1)
     description: str = ""
@@ -340,6 +428,10 @@ class Site(_Model):
     load: LoadSource = LoadSource()
     sessions: SessionSource = SessionSource()
     scenarios: Scenarios = Scenarios()
+    #: chargers that speak OCPP to ``v2b serve`` (``docs/ocpp.md``); absent from the site's
+    #: JSON when not declared, so the content of other sites (and the keys hashed from it) is
+    #: unchanged
+    ocpp: Ocpp | None = None
     #: directory of the site file, for resolving relative data paths (not user-set)
     base_dir: str | None = None
 
@@ -347,6 +439,29 @@ class Site(_Model):
     @classmethod
     def _known_zone(cls, name: str) -> str:
         return check_time_zone(name, "time zone")
+
+    @model_validator(mode="after")
+    def _ocpp_chargers_exist(self) -> Site:
+        if self.ocpp is None:
+            return self
+        known = {c.charger_id: c for c in self.charger_list}
+        for cp in self.ocpp.charge_points:
+            for c in cp.connectors:
+                charger = known.get(c.charger)
+                if charger is None:
+                    raise ValueError(f"ocpp charge point {cp.id!r} connector {c.connector_id}: charger "
+                                     f"{c.charger!r} is not a charger of the site ({', '.join(known)})")
+                if c.discharge and not charger.bidirectional:
+                    raise ValueError(f"ocpp charge point {cp.id!r} connector {c.connector_id}: "
+                                     f"discharge=true but charger {c.charger!r} is unidirectional")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_ocpp(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("ocpp", 0) is None:
+            del data["ocpp"]
+        return data
 
     @cached_property
     def charger_list(self) -> tuple[Charger, ...]:
@@ -357,13 +472,15 @@ class Site(_Model):
             prefix = group.id_prefix or ("B" if group.kind == "bidirectional" else "U")
             for _ in range(group.count):
                 used[prefix] = used.get(prefix, 0) + 1
+                charger_id = f"{prefix}{used[prefix]:02d}"
+                charge_only = group.kind == "bidirectional" and self._ocpp_charge_only(charger_id)
                 out.append(
                     Charger(
-                        charger_id=f"{prefix}{used[prefix]:02d}",
-                        kind=group.kind,
+                        charger_id=charger_id,
+                        kind="unidirectional" if charge_only else group.kind,
                         level=group.level,
                         max_kw=group.max_kw,
-                        min_kw=group.min_kw,
+                        min_kw=0.0 if charge_only else group.min_kw,
                         charge_efficiency=group.charge_efficiency,
                         discharge_efficiency=group.discharge_efficiency,
                         controllable=group.controllable,
@@ -371,6 +488,14 @@ class Site(_Model):
                     )
                 )
         return tuple(out)
+
+    def _ocpp_charge_only(self, charger_id: str) -> bool:
+        """A charger on an OCPP connector that cannot discharge (OCPP 1.6, or ``discharge``
+        not set) is planned as charge-only."""
+        if self.ocpp is None:
+            return False
+        found = self.ocpp.connector_of(charger_id)
+        return found is not None and not found[1].discharge
 
     @cached_property
     def charger_arrays(self) -> ChargerArrays:

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request, Response
+from fastapi import FastAPI, Header, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from v2b.service.demo import DemoDrivers
-from v2b.service.live import ArrivalRequest, LiveSite, ServiceError
+from v2b.service.live import ArrivalRequest, LiveSite, ServiceError, ServiceSetupError
 from v2b.service.pages import driver_page, operator_page
 
 log = logging.getLogger("v2b.service")
@@ -109,6 +109,19 @@ def _validation_message(errors: Sequence[Any]) -> tuple[int, str]:
     return 422, "; ".join(parts) or "the request body is not valid"
 
 
+def _ocpp_hub(live: LiveSite) -> Any:
+    """The OCPP side (``docs/ocpp.md``) where the site declares charge points and the ``ocpp``
+    package is installed (the [serve] extra); else ``None``."""
+    if live.site.ocpp is None:
+        return None
+    try:
+        from v2b.service.ocpp import OcppHub
+    except ImportError as err:
+        raise ServiceSetupError(f"the site declares OCPP charge points but {err.name} is missing: "
+                                "pip install -e '.[serve]'") from None
+    return OcppHub(live)
+
+
 def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: bool = False) -> FastAPI:
     """The API over ``live``; ``ticker`` runs a thread that moves a realtime or x60 clock,
     ``demo`` one that plays the episode's drivers against it (:mod:`v2b.service.demo`)."""
@@ -142,6 +155,8 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         lifespan=lifespan,
     )
     app.state.live = live
+    hub = _ocpp_hub(live)
+    app.state.ocpp = hub
     if demo:
         DemoDrivers(live).attach()
 
@@ -237,6 +252,12 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         """Every session: request, menu, answer, payment."""
         operator(authorization)
         return live.sessions()
+
+    if hub is not None:
+        @app.websocket("/ocpp/{charge_point_id}")
+        async def ocpp_endpoint(websocket: WebSocket, charge_point_id: str) -> None:
+            """A charge point (OCPP 1.6J or 2.0.1, subprotocol ``ocpp1.6`` / ``ocpp2.0.1``)."""
+            await hub.serve(websocket, charge_point_id)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -59,6 +59,12 @@ log = logging.getLogger("v2b.service")
 #: What an unanswered menu turns into (``--on-expiry``).
 ON_EXPIRY = ("reject", "request")
 
+#: Engine events that come from the chargers (OCPP, ``docs/ocpp.md``): a charger that does not
+#: follow the controller (``fault``: its assumed power, or ``null`` when it follows again), a
+#: measured battery energy that differs from the engine's (``meter``), a car that left before
+#: its negotiated departure (``leave``).
+CHARGER_EVENTS = ("fault", "meter", "leave")
+
 #: The bill's money figures reported by the status.
 MONEY = ("energy_cost_usd", "demand_charge_usd", "soc_penalty_usd", "degradation_usd",
          "user_payments_usd", "building_cost_usd")
@@ -171,6 +177,8 @@ class LiveSite:
         self.started_wall_s = wall()
         #: Called (under the lock) after each slot decided live, not on replay (``--demo``).
         self.slot_listeners: list[Callable[[], None]] = []
+        #: The OCPP charge points' state for the status (set by :mod:`v2b.service.ocpp`).
+        self.ocpp_status: Callable[[], dict[str, Any]] | None = None
         self._rebuild()
         self.tick()
 
@@ -232,6 +240,10 @@ class LiveSite:
         self.pending: dict[str, PendingOffer] = {}
         self.expires: dict[str, dt.datetime] = {}
         self.record_of: dict[str, int] = {}
+        #: chargers that do not follow the controller (OCPP: a rejected profile, a charger that
+        #: stopped answering): charger index -> the power assumed [kW] and why
+        self.fixed_kw: dict[int, float] = {}
+        self.fixed_reason: dict[int, str] = {}
         with self.db.session() as s:
             menus = {r.id: r.menu for r in s.scalars(select(SessionRow))}
             for ev in s.scalars(select(EventRow).order_by(EventRow.id)):
@@ -247,6 +259,8 @@ class LiveSite:
                     self._apply_choice(ev.session_id, ev.payload["option_id"])
                 elif ev.kind == "slot":
                     self._apply_slot()
+                elif ev.kind in CHARGER_EVENTS:
+                    self._apply_charger_event(ev.kind, ev.payload)
                 else:
                     raise ServiceSetupError(f"event {ev.id} has an unknown kind {ev.kind!r}")
         if self.clock.kind == "manual":
@@ -288,13 +302,56 @@ class LiveSite:
         records_before = {int(sim.plugged.record[i]) for i in before}
         t = sim.slot
         for engine in (sim, self.reference):
-            engine.end_slot()
+            engine.end_slot(self.fixed_kw if engine is sim else None)
             if engine.done:
                 engine.finish()
             else:
                 engine.begin_slot()
         still = {int(r) for r in sim.plugged.record.tolist() if r >= 0}
         return t, sorted(records_before - still)
+
+    def _apply_charger_event(self, kind: str, p: dict[str, Any]) -> int | None:
+        """Apply a charger event (:data:`CHARGER_EVENTS`); returns the record of a car that left."""
+        i = int(p["charger_index"])
+        if kind == "fault":
+            if p["fixed_kw"] is None:
+                self.fixed_kw.pop(i, None)
+                self.fixed_reason.pop(i, None)
+            else:
+                self.fixed_kw[i] = float(p["fixed_kw"])
+                self.fixed_reason[i] = str(p.get("reason", ""))
+            return None
+        if kind == "meter":
+            self.sim.set_energy(i, float(p["energy_kwh"]))
+            return None
+        record = int(self.sim.plugged.record[i])
+        self.sim.depart(i)
+        return record
+
+    def charger_event(self, kind: str, charger_id: str, **payload: Any) -> None:
+        """Apply and store a charger event (OCPP) at the engine's present: ``fault``
+        (``fixed_kw``: the power assumed of a charger that does not follow, or ``None``;
+        ``reason``), ``meter`` (``energy_kwh`` measured in the battery), ``leave`` (the car on
+        the charger left before its negotiated departure and pays for what it got)."""
+        if kind not in CHARGER_EVENTS:
+            raise ValueError(f"charger event kind {kind!r} is not one of {', '.join(CHARGER_EVENTS)}")
+        with self.lock:
+            i = self.charger_index[charger_id]
+            body = {"charger_index": i, **payload}
+            left = self._apply_charger_event(kind, body)
+            try:
+                with self.db.session() as s, s.begin():
+                    s.add(EventRow(kind=kind, slot=self.sim.slot, session_id=None, payload=body,
+                                   created_at=self._wall_iso()))
+                    if left is not None:
+                        self._write_departure(s, left, self.sim.slot, iso(self.clock.now()))
+            except SQLAlchemyError as err:
+                self._failed(err)
+
+    def connected_on(self, charger_id: str) -> str | None:
+        """The session whose car the engine has on ``charger_id`` (``None``: none)."""
+        record = int(self.sim.plugged.record[self.charger_index[charger_id]])
+        return self.sim.trace.sessions[record].session_id if record >= 0 else None
 
     @staticmethod
     def _option(menu: Menu, option_id: str) -> Option | None:
@@ -669,6 +726,10 @@ class LiveSite:
             "references": {"building_only": self._bill_of(self.sim, building_only=True),
                            "uncontrolled": self._bill_of(self.reference)},
             "replay_mismatches": self.replay_mismatches,
+            "not_following": [{"charger_id": self.charger_ids[i], "assumed_kw": kw,
+                               "reason": self.fixed_reason.get(i, "")}
+                              for i, kw in sorted(self.fixed_kw.items())],
+            **({"ocpp": self.ocpp_status()} if self.ocpp_status is not None else {}),
             "solver": {"decisions": len(sim.decision_seconds),
                        "decision_seconds_last": sim.decision_seconds[-1] if sim.decision_seconds else None,
                        **{k: v for k, v in sim.policy.stats().items() if isinstance(v, int | float | str)}},

@@ -115,3 +115,45 @@ class PaymentRow(Base):
     slot: Mapped[int] = mapped_column(Integer)
     paid_at: Mapped[str] = mapped_column(String(40))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class OcppTransactionRow(Base):
+    """One OCPP transaction (``docs/ocpp.md``): the charger that started it, the v2b session it
+    is linked to (the driver's request on the same charger), its meter, how it ended. ``id``
+    is the OCPP 1.6 ``transactionId`` v2b hands out; 2.0.1 chargers name theirs (``tx_id``)."""
+
+    __tablename__ = "ocpp_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tx_id: Mapped[str] = mapped_column(String(64))
+    charge_point_id: Mapped[str] = mapped_column(String(48), index=True)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    charger_id: Mapped[str] = mapped_column(String(64), index=True)
+    id_tag: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[str] = mapped_column(String(40))
+    start_slot: Mapped[int] = mapped_column(Integer)
+    meter_start_wh: Mapped[float] = mapped_column(Float)
+    #: the import register when the session was linked (energy counts from there)
+    meter_base_wh: Mapped[float | None] = mapped_column(Float, nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    import_wh: Mapped[float | None] = mapped_column(Float, nullable=True)
+    export_wh: Mapped[float | None] = mapped_column(Float, nullable=True)
+    power_w: Mapped[float | None] = mapped_column(Float, nullable=True)
+    soc_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    meter_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    stopped_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    meter_stop_wh: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class OcppChargePointRow(Base):
+    """A declared charge point that v2b accepted at BootNotification (it may then reconnect
+    without booting again, also after v2b restarts)."""
+
+    __tablename__ = "ocpp_charge_points"
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    version: Mapped[str] = mapped_column(String(8))
+    vendor: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(64))
+    booted_at: Mapped[str] = mapped_column(String(40))

@@ -18,7 +18,7 @@ the answer when it arrives, or the site's rule when the menu expires.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,8 +340,13 @@ class Simulator:
             self._next_arrival += 1
             self.admit(s)
 
-    def end_slot(self) -> None:
-        """The policy's set-points, the physics, the meter; then the next slot."""
+    def end_slot(self, fixed_kw: Mapping[int, float] | None = None) -> None:
+        """The policy's set-points, the physics, the meter; then the next slot.
+
+        ``fixed_kw`` (charger index -> kW): chargers that do not follow the policy (a live
+        charger that rejected its profile or stopped answering runs its fallback limit); the
+        policy's set-point for them is replaced before the physics. Offline: none.
+        """
         t, p = self.slot, self.plugged
         occupied = p.occupied
         if occupied.any():
@@ -354,6 +359,10 @@ class Simulator:
                 raise PolicyError(
                     f"policy {self.policy.name!r} returned set-points of shape {asked.shape}, expected ({n},)"
                 )
+            if fixed_kw:
+                asked = asked.copy()
+                for i, kw in fixed_kw.items():
+                    asked[i] = kw
             power = physics.enforce(
                 asked, p.energy_kwh, p.battery_kwh, p.floor_kwh, occupied,
                 float(self.trace.building_kw[t]), self.chargers, self.site.battery,
@@ -366,6 +375,24 @@ class Simulator:
             self.trace.session_index[t] = p.record
         self.peak_kw = max(self.peak_kw, float(self.trace.building_kw[t] + self.trace.power_kw[t].sum()))
         self.slot += 1
+
+    def depart(self, charger_index: int) -> SessionRecord:
+        """The car on ``charger_index`` leaves now, before its negotiated departure (a live
+        charger ended its transaction): it pays for what was delivered (``docs/model.md``,
+        "Settlement")."""
+        record = int(self.plugged.record[charger_index])
+        if record < 0:
+            raise ValueError(f"charger {self.chargers.ids[charger_index]} has no car connected")
+        self._depart(charger_index)
+        return self.trace.sessions[record]
+
+    def set_energy(self, charger_index: int, energy_kwh: float) -> None:
+        """The battery energy of the car on ``charger_index`` as measured (a live meter),
+        replacing what the physics computed."""
+        p = self.plugged
+        if p.record[charger_index] < 0:
+            raise ValueError(f"charger {self.chargers.ids[charger_index]} has no car connected")
+        p.energy_kwh[charger_index] = float(min(max(energy_kwh, 0.0), p.battery_kwh[charger_index]))
 
     def step(self) -> None:
         """Simulate the current slot."""

@@ -1,0 +1,160 @@
+"""A day with the site's 15 chargers on OCPP (10 on 1.6J, 5 on 2.0.1): day 0 of test episode 0
+played through the API and the charge points on the manual clock. Every session's transaction
+opens and closes, every slot's profile reaches its charger with the offline set-point, the
+energy the cars report is what the profiles allowed, and the bill is ``v2b simulate``'s."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ocpp_support import LiveServer, Loop, SimCharger, charge_slot, fleet, ocpp_site, status, wait_for
+from service_support import OPERATOR, assert_same_as_offline, offline_day, play_day
+from v2b.service.models import EventRow, OcppTransactionRow
+
+
+class DayDriver:
+    """Plays the cars of the offline day on the simulated charge points, slot by slot, as the
+    hook ``before_slot`` of :func:`service_support.play_day`."""
+
+    def __init__(self, server: LiveServer, loop: Loop, chargers: dict[str, SimCharger], offline: Any,
+                 stop_after: int | None = None):
+        self.server, self.loop, self.chargers, self.offline = server, loop, chargers, offline
+        self.records = {r.session_id: r for r in offline.result.trace.sessions}
+        self.by_arrival: dict[int, list] = {}
+        for s in offline.sessions:
+            rec = self.records[s.session_id]
+            if not rec.rejected:
+                self.by_arrival.setdefault(s.arrival_slot, []).append(rec)
+        self.plugged: dict[str, Any] = {}  # charger id -> offline record
+        self.charged: dict[str, list[tuple[int, float]]] = {}  # session -> (slot, limit W)
+        self.opened: list[str] = []
+        self.closed: list[str] = []
+        self.hooks: dict[int, Any] = {}
+
+    def start(self, slot: int) -> dt.datetime:
+        return self.server.live.clock.slot_start(slot)
+
+    def __call__(self, k: int) -> Any:
+        """Before the clock moves into slot ``k`` (the engine has decided ``k - 1``)."""
+        client = None
+        if k in self.hooks:
+            client = self.hooks[k]()
+        self.finish_slot(k - 1)
+        for rec in self.by_arrival.get(k, []):
+            sim = self.chargers[rec.charger_id]
+            from ocpp_support import Car
+
+            sim.car = Car()
+            self.loop.run(sim.client.plug_in(self.start(k - 1) + dt.timedelta(minutes=1)))
+            self.plugged[rec.charger_id] = rec
+            self.opened.append(rec.session_id)
+        return client
+
+    def finish_slot(self, t: int) -> None:
+        """Slot ``t`` was decided: each car gets its profile, charges the slot and reports at its
+        end; the cars whose stay ends then leave."""
+        start, end = self.start(t), self.start(t + 1)
+        for charger, rec in list(self.plugged.items()):
+            sim = self.chargers[charger]
+            if rec.arrival_slot <= t < rec.departure_slot:
+                wait_for(lambda sim=sim: sim.limit_w(start) is not None, f"{sim.cp_id}'s profile of slot {t}")
+                limit = charge_slot(sim, start)
+                self.charged.setdefault(rec.session_id, []).append((t, limit))
+                self.loop.run(sim.client.report(end))
+            if rec.departure_slot <= t + 1:
+                self.loop.run(sim.client.unplug(end))
+                del self.plugged[charger]
+                self.closed.append(rec.session_id)
+
+
+def connect_all(loop: Loop, server: LiveServer, chargers: dict[str, SimCharger], boot: bool = True) -> None:
+    async def go() -> None:
+        for sim in chargers.values():
+            await sim.connect(server.ws_url, boot=boot)
+
+    loop.run(go())
+
+
+def check_day(server: LiveServer, client: Any, driver: DayDriver, ids: dict[str, str]) -> None:
+    offline = driver.offline
+    driver.finish_slot(95)
+    accepted = [r.session_id for r in offline.result.trace.sessions if r.session_id in ids and not r.rejected]
+    assert sorted(driver.opened) == sorted(accepted)
+    assert sorted(driver.closed) == sorted(accepted)
+    power = offline.result.trace.power_kw
+    index = {c: i for i, c in enumerate(server.live.charger_ids)}
+    for sid in accepted:
+        rec = driver.records[sid]
+        got = dict(driver.charged[sid])
+        assert sorted(got) == list(range(rec.arrival_slot, rec.departure_slot)), sid
+        for t, limit in got.items():  # every slot's profile, with the offline set-point (0.1 W steps)
+            assert limit == pytest.approx(power[t, index[rec.charger_id]] * 1000, abs=0.051), (sid, t)
+    with server.db.session() as s:
+        rows = {r.session_id: r for r in s.query(OcppTransactionRow)}
+        kinds = {e.kind for e in s.query(EventRow)}
+    assert {ids[sid] for sid in accepted} == set(rows)
+    for sid in accepted:
+        row = rows[ids[sid]]
+        assert row.stopped_at is not None
+        i = index[row.charger_id]
+        window = power[:, i][driver.records[sid].arrival_slot:driver.records[sid].departure_slot]
+        planned_wh = 250.0 * window[window > 0].sum()  # kW x 0.25 h in Wh
+        tolerance = 1.0 + 0.0125 * window.size  # the 1.6 register in whole Wh, limits in 0.1 W
+        assert row.meter_stop_wh - row.meter_base_wh == pytest.approx(planned_wh, abs=tolerance)
+    assert kinds <= {"offer", "choice", "slot"}, "no charger fault or meter correction expected"
+    final = status(client)
+    assert final["not_following"] == []
+    assert final["ocpp"]["open_transactions"] == []
+    assert_same_as_offline(client, offline, ids)
+
+
+def run_day(tmp_path, hooks: dict[int, Any] | None = None, first: int | None = None) -> None:
+    offline = offline_day()
+    site = ocpp_site(tmp_path)
+    server = LiveServer(site, f"sqlite:///{tmp_path / 'service.sqlite'}")
+    client = server.start()
+    loop = Loop()
+    chargers = fleet()
+    try:
+        connect_all(loop, server, chargers)
+        wait_for(lambda: all(len(c.default_profiles) == 1 for c in chargers.values()), "the default profiles")
+        driver = DayDriver(server, loop, chargers, offline)
+        driver.hooks = dict(hooks or {})
+        driver.hooks.setdefault(-1, lambda: None)
+        holder = {"server": server, "loop": loop, "chargers": chargers, "driver": driver}
+        for k, make in list(driver.hooks.items()):
+            driver.hooks[k] = (lambda make=make: make(holder))
+        ids = play_day(client, offline, server.live.charger_ids, before_slot=driver)
+        server = holder["server"]
+        client = holder.get("client", client)
+        check_day(server, client, driver, ids)
+        assert np.isfinite(status(client)["bill_to_date"]["building_cost_usd"])
+    finally:
+        loop.close()
+        holder_server = locals().get("holder", {}).get("server", server)
+        holder_server.stop()
+
+
+def test_a_day_of_15_ocpp_chargers_equals_the_offline_run(tmp_path):
+    run_day(tmp_path)
+
+
+def test_operator_status_lists_the_charge_points(tmp_path):
+    site = ocpp_site(tmp_path)
+    server = LiveServer(site, f"sqlite:///{tmp_path / 'service.sqlite'}")
+    client = server.start()
+    loop = Loop()
+    chargers = fleet()
+    try:
+        connect_all(loop, server, chargers)
+        body = client.get("/api/status", headers=OPERATOR).json()
+        cps = {cp["id"]: cp for cp in body["ocpp"]["charge_points"]}
+        assert len(cps) == 15 and all(cp["connected"] for cp in cps.values())
+        assert cps["CP16-U01"]["version"] == "1.6" and cps["CP201-B01"]["version"] == "2.0.1"
+    finally:
+        loop.close()
+        server.stop()
