@@ -8,21 +8,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numpy as np
 import pytest
 
-from ocpp_support import LiveServer, Loop, SimCharger, charge_slot, fleet, ocpp_site, status, wait_for
+from ocpp_support import Car, LiveServer, Loop, SimCharger, charge_slot, fleet, ocpp_site, status, wait_for
 from service_support import OPERATOR, assert_same_as_offline, offline_day, play_day
 from v2b.service.models import EventRow, OcppTransactionRow
 
 
 class DayDriver:
     """Plays the cars of the offline day on the simulated charge points, slot by slot, as the
-    hook ``before_slot`` of :func:`service_support.play_day`."""
+    hook ``before_slot`` of :func:`service_support.play_day`; ``restart_at``: the server stops
+    before the clock moves into that slot, a new one starts on the same database and port, and
+    the charge points reconnect (without booting again, as a 1.6 charger does)."""
 
     def __init__(self, server: LiveServer, loop: Loop, chargers: dict[str, SimCharger], offline: Any,
-                 stop_after: int | None = None):
+                 restart_at: int | None = None):
         self.server, self.loop, self.chargers, self.offline = server, loop, chargers, offline
+        self.restart_at = restart_at
         self.records = {r.session_id: r for r in offline.result.trace.sessions}
         self.by_arrival: dict[int, list] = {}
         for s in offline.sessions:
@@ -33,7 +35,8 @@ class DayDriver:
         self.charged: dict[str, list[tuple[int, float]]] = {}  # session -> (slot, limit W)
         self.opened: list[str] = []
         self.closed: list[str] = []
-        self.hooks: dict[int, Any] = {}
+        self.client: Any = None
+        self.restarted = False
 
     def start(self, slot: int) -> dt.datetime:
         return self.server.live.clock.slot_start(slot)
@@ -41,18 +44,38 @@ class DayDriver:
     def __call__(self, k: int) -> Any:
         """Before the clock moves into slot ``k`` (the engine has decided ``k - 1``)."""
         client = None
-        if k in self.hooks:
-            client = self.hooks[k]()
+        if k == self.restart_at:
+            client = self.restart(k - 1)
         self.finish_slot(k - 1)
         for rec in self.by_arrival.get(k, []):
             sim = self.chargers[rec.charger_id]
-            from ocpp_support import Car
-
             sim.car = Car()
             self.loop.run(sim.client.plug_in(self.start(k - 1) + dt.timedelta(minutes=1)))
             self.plugged[rec.charger_id] = rec
             self.opened.append(rec.session_id)
         return client
+
+    def restart(self, t: int) -> Any:
+        before = status(self.client_of())
+        sent = {c: len(self.chargers[c].profiles) for c in self.plugged}
+        self.server.stop()
+        self.server = LiveServer(self.server.site, self.server.db_url, port=self.server.port)
+        self.client = self.server.start()
+        after = status(self.client)
+        for key in ("slot", "connected", "bill_to_date", "peak_kw_so_far"):
+            assert after[key] == before[key], key
+        assert after["ocpp"]["open_transactions"] == before["ocpp"]["open_transactions"]
+        connect_all(self.loop, self.server, self.chargers, boot=False)
+        for c, n in sent.items():  # reconnected: the present slot's profile again
+            sim = self.chargers[c]
+            wait_for(lambda sim=sim, n=n: len(sim.profiles) > n, f"{sim.cp_id}'s profile after the restart")
+            assert sim.profiles[-1]["start"] == self.start(t).isoformat()
+        self.restarted = True
+        return self.client
+
+    def client_of(self) -> Any:
+        assert self.client is not None
+        return self.client
 
     def finish_slot(self, t: int) -> None:
         """Slot ``t`` was decided: each car gets its profile, charges the slot and reports at its
@@ -112,35 +135,33 @@ def check_day(server: LiveServer, client: Any, driver: DayDriver, ids: dict[str,
     assert_same_as_offline(client, offline, ids)
 
 
-def run_day(tmp_path, hooks: dict[int, Any] | None = None, first: int | None = None) -> None:
+def run_day(tmp_path, restart_at: int | None = None) -> None:
     offline = offline_day()
-    site = ocpp_site(tmp_path)
-    server = LiveServer(site, f"sqlite:///{tmp_path / 'service.sqlite'}")
+    server = LiveServer(ocpp_site(tmp_path), f"sqlite:///{tmp_path / 'service.sqlite'}")
     client = server.start()
     loop = Loop()
     chargers = fleet()
+    driver = DayDriver(server, loop, chargers, offline, restart_at)
+    driver.client = client
     try:
         connect_all(loop, server, chargers)
         wait_for(lambda: all(len(c.default_profiles) == 1 for c in chargers.values()), "the default profiles")
-        driver = DayDriver(server, loop, chargers, offline)
-        driver.hooks = dict(hooks or {})
-        driver.hooks.setdefault(-1, lambda: None)
-        holder = {"server": server, "loop": loop, "chargers": chargers, "driver": driver}
-        for k, make in list(driver.hooks.items()):
-            driver.hooks[k] = (lambda make=make: make(holder))
         ids = play_day(client, offline, server.live.charger_ids, before_slot=driver)
-        server = holder["server"]
-        client = holder.get("client", client)
-        check_day(server, client, driver, ids)
-        assert np.isfinite(status(client)["bill_to_date"]["building_cost_usd"])
+        assert driver.restarted == (restart_at is not None)
+        check_day(driver.server, driver.client, driver, ids)
     finally:
         loop.close()
-        holder_server = locals().get("holder", {}).get("server", server)
-        holder_server.stop()
+        driver.server.stop()
 
 
 def test_a_day_of_15_ocpp_chargers_equals_the_offline_run(tmp_path):
     run_day(tmp_path)
+
+
+def test_a_server_restart_mid_day_loses_nothing_and_the_chargers_carry_on(tmp_path):
+    """Stopped at 12:30 with cars charging, started again on the same database; the chargers
+    reconnect, get the present slot's profile again, and the day ends as the offline run."""
+    run_day(tmp_path, restart_at=50)
 
 
 def test_operator_status_lists_the_charge_points(tmp_path):
