@@ -176,6 +176,9 @@ def test_operator_status_lists_the_charge_points(tmp_path):
         cps = {cp["id"]: cp for cp in body["ocpp"]["charge_points"]}
         assert len(cps) == 15 and all(cp["connected"] for cp in cps.values())
         assert cps["CP16-U01"]["version"] == "1.6" and cps["CP201-B01"]["version"] == "2.0.1"
+        assert body["not_following"] == []
+        page = client.get("/operator").text
+        assert "id='chargepoints'" in page and "not_following" in page  # the operator page shows both
     finally:
         loop.close()
         server.stop()

@@ -61,6 +61,19 @@ async function refresh() {
         x.price_usd === null ? '' : money(x.price_usd), x.payment_usd === undefined ? '' : money(x.payment_usd),
         (x.energy_so_far_kwh ?? 0).toFixed(1), now[x.session_id] === undefined ? '' : now[x.session_id].toFixed(1)]));
     }
+    $('not-following').textContent = status.not_following.map((f) => f.charger_id + ' does not follow ('
+      + f.reason + '): planned at ' + f.assumed_kw.toFixed(1) + ' kW').join(' · ');
+    if (status.ocpp) {
+      $('ocpp').hidden = false;
+      const cps = $('chargepoints'); cps.innerHTML = '';
+      for (const cp of status.ocpp.charge_points) {
+        for (const c of cp.connectors) {
+          const p = c.last_profile;
+          cps.appendChild(row([cp.id + ' #' + c.connector_id, cp.version, cp.connected ? 'yes' : 'no', c.charger_id,
+            c.status || '', p ? p.limit + ' ' + p.unit : '', p ? p.status : '']));
+        }
+      }
+    }
   } catch (e) { $('error').textContent = e.message; }
 }
 $('save').addEventListener('click', () => { localStorage.setItem('v2b-operator', $('token').value); refresh(); });
