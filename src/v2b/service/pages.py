@@ -84,12 +84,13 @@ def operator_page(live: LiveSite) -> str:
 <span style='color:#1b1f23'>■</span> site total <span style='color:#b00020'>- -</span> month's peak</p>
 <h2>Sessions</h2>
 <div style='overflow-x:auto'><table><thead><tr><th>arrived</th><th>charger</th><th>state</th><th>choice</th>
-<th>price</th><th>paid</th><th>kWh</th><th>now kW</th></tr></thead><tbody id='sessions'></tbody></table></div>
+<th>price</th><th>paid</th><th>kWh</th><th>now kW</th></tr></thead><tbody id='sessions'></tbody></table>
+</div>
 <section id='ocpp' hidden><h2>Chargers (OCPP)</h2>
 <p class='error' id='not-following'></p>
 <div style='overflow-x:auto'><table><thead><tr><th>charge point</th><th>OCPP</th><th>online</th>
-<th>charger</th><th>status</th><th>last profile</th><th>answer</th></tr></thead><tbody id='chargepoints'></tbody>
-</table></div></section>
+<th>charger</th><th>status</th><th>last profile</th><th>answer</th></tr></thead>
+<tbody id='chargepoints'></tbody></table></div></section>
 </section>
 """
     return _page(f"{live.site.name} · operator", body, _asset('operator.js'), wide=True)
