@@ -18,6 +18,7 @@ from v2b.experiments.report import (
     read_experiment,
     screenshot,
 )
+from v2b.experiments.sweep import rebuild_outputs
 
 
 def _check_out(out: str | Path, option: str, run_dir: Path) -> Path:
@@ -51,6 +52,9 @@ def report(
     size: Annotated[str, typer.Option(
         "--screenshot-size", metavar="WIDTHxHEIGHT",
         help="Window size of the screenshot in pixels (390x844 looks like a phone).")] = "1280x2000",
+    rebuild: Annotated[bool, typer.Option(
+        "--rebuild", help="First redraw DIR's tables, figures and timing.json from its stored tasks "
+        "(runs nothing; for a DIR made by an older v2b).")] = False,
 ) -> None:
     """Write one HTML page over a finished or partial `v2b experiment` run.
 
@@ -78,6 +82,9 @@ def report(
             if browser is None:
                 raise OptionError(f"--screenshot {picture}: no Chromium found on PATH; install it "
                                       "(Debian: apt-get install chromium)")
+        if rebuild:
+            written = rebuild_outputs(experiment_dir)
+            console.print(f"rebuilt {len(written)} table, figure and timing files in {experiment_dir}")
         html = build_report(experiment_dir)
         page.write_text(html, encoding="utf-8")
         console.print(f"wrote {page}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from v2b.errors import UserError
 from v2b.experiments.executors import Outcome, run_tasks
@@ -25,6 +26,7 @@ from v2b.experiments.figures import write_figures
 from v2b.experiments.plan import Sweep, expand, plan
 from v2b.experiments.runner import RunSpec
 from v2b.experiments.store import Store, code_version, task_key
+from v2b.experiments.table import flatten
 from v2b.experiments.tables import write_tables
 from v2b.site import Site
 
@@ -143,6 +145,19 @@ def run_sweep(
     return report
 
 
+def rebuild_outputs(out: Path) -> list[Path]:
+    """Tables, figures and ``timing.json`` of ``out`` again from its stored tasks and its
+    ``plan.json``, running nothing (after a change to how tables or figures are drawn;
+    resuming with changed code would re-run every task instead)."""
+    plan_path, header_path = out / "plan.json", out / "experiment.json"
+    for path in (header_path, plan_path):
+        if not path.is_file():
+            raise SweepError(f"DIR {str(out)!r} has no {path.name}: not a `v2b experiment` directory")
+    cells = json.loads(plan_path.read_text())
+    names = json.loads(header_path.read_text())["experiments"]
+    return write_outputs(out, names, cells, Store(out))
+
+
 def timing(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Wall time per task by policy, and the workers' peak memory early and late in the
     sweep (in the order the tasks finished): the figures of ``docs/benchmarks.md``."""
@@ -168,7 +183,10 @@ def write_outputs(out: Path, names: list[str], cells: list[dict[str, Any]], stor
     """Tables, figures and ``timing.json`` from whatever tasks are stored."""
     summaries = {c["key"]: store.summary(c["key"]) for c in cells if store.done(c["key"])}
     _write_json(out / "timing.json", timing(summaries))
-    written: list[Path] = [out / "timing.json"]
+    rows = [{**{k: c[k] for k in ("experiment", "row", "episode", "key")}, **flatten(summaries[c["key"]])}
+            for c in cells if c["key"] in summaries]
+    pd.DataFrame(rows).to_csv(out / "runs.csv", index=False)
+    written: list[Path] = [out / "timing.json", out / "runs.csv"]
     for name in names:
         written += write_tables(out, name, [c for c in cells if c["experiment"] == name], summaries)
     written += write_figures(out, cells, summaries, store)
