@@ -49,7 +49,7 @@ def figure2(path: Path, cells: Cells, summaries: Summaries) -> bool:
     if not mine:
         return False
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.5, 5.4), dpi=110)
     series: dict[str, dict[float, list[dict[str, Any]]]] = {}
     for c in mine:
         s = summaries[c["key"]]
@@ -74,7 +74,7 @@ def figure2(path: Path, cells: Cells, summaries: Summaries) -> bool:
     ax.set_ylabel("time per decision [ms]")
     ax.set_title("Runtime per decision against arrival intensity", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="center right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, frameon=False)
     return _save(plt, fig, path)
 
 

@@ -131,9 +131,9 @@ def _table3(sweep: Sweep, site: Site) -> list[Cell]:
 def _figure2(sweep: Sweep, site: Site) -> list[Cell]:
     days = min(sweep.days or FIGURE2_DAYS, FIGURE2_DAYS)
     cells = []
-    for scale in FIGURE2_SCALES:
-        extra = {} if scale == 1.0 else {"arrival_scale": scale}
-        for policy in FIGURE2_POLICIES:
+    for policy in FIGURE2_POLICIES:
+        for scale in FIGURE2_SCALES:
+            extra = {} if scale == 1.0 else {"arrival_scale": scale}
             cells.extend(Cell("figure2", f"{policy}@x{scale:g}", f"{policy}, {scale:g}x arrivals", policy,
                               ep, sweep.spec(policy, ep, days=days, **extra))
                          for ep in range(min(sweep.episodes, FIGURE2_EPISODES)))
