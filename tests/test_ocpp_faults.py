@@ -82,7 +82,9 @@ def test_a_charger_that_drops_and_reconnects_keeps_its_session_and_gets_its_prof
     assert [t["tx_id"] for t in body["ocpp"]["open_transactions"]] == [sim.car.tx_id]
     step(client)
     wait_for(lambda: len(sim.profiles) == 3, "the next slot's profile")
-    assert _cp(client, "CP16-U01")["connectors"][0]["last_profile"]["status"] == "Accepted"
+    # the charger has the profile before the server has recorded its answer: wait for that too
+    wait_for(lambda: _cp(client, "CP16-U01")["connectors"][0]["last_profile"]["status"] == "Accepted",
+             "the server to record the charger's answer")
 
 
 def test_a_rejected_profile_is_recorded_and_the_controller_plans_the_charger_at_its_fallback(site_up):
@@ -94,7 +96,8 @@ def test_a_rejected_profile_is_recorded_and_the_controller_plans_the_charger_at_
     wait_for(lambda: status(client)["not_following"] != [], "the rejection to be recorded")
     body = status(client)
     assert body["not_following"] == [{"charger_id": "U01", "assumed_kw": 0.0, "reason": "Rejected"}]
-    assert _cp(client, "CP16-U01")["connectors"][0]["last_profile"]["status"] == "Rejected"
+    wait_for(lambda: _cp(client, "CP16-U01")["connectors"][0]["last_profile"]["status"] == "Rejected",
+             "the server to record the rejection")
     step(client)  # slot 38: planned at the fallback (0 kW)
     slots = client.get("/api/slots", params={"since": 38}, headers=OPERATOR).json()
     assert slots[0]["power_kw"]["U01"] == 0.0
