@@ -83,6 +83,10 @@ def experiment(
     and the same command computes only what is missing. A task that fails is written to
     OUT/failures/ and the others go on. Then `v2b report OUT` makes one HTML page.
 
+    A task's key is its configuration, the site file's content and the code version:
+    more experiments into the same OUT (same site, episodes, seed, days) run only what
+    they add; after a code change every task runs again. docs/experiments.md has more.
+
     Example: v2b experiment table1 --episodes 50 --workers 2 --out results/table1
     """
     with user_errors():
