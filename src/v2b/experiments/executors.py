@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from v2b.errors import UserError
@@ -44,8 +45,10 @@ class Outcome:
     traceback: str = ""
 
 
-def _failed(key: str, exc: BaseException) -> Outcome:
-    text = "".join(traceback.format_exception(exc))
+def _failed(key: str, exc: BaseException, tb: TracebackType | None = None) -> Outcome:
+    """The outcome of a task that raised ``exc`` (``tb``: its traceback where the executor
+    keeps it apart from the exception, as dask does)."""
+    text = "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
     return Outcome(key, error=f"{type(exc).__name__}: {exc}", traceback=text)
 
 
@@ -106,9 +109,7 @@ def run_dask(tasks: dict[str, RunSpec], scheduler: str | None, workers: int) -> 
             for future in dask_completed(list(futures)):
                 key = futures.pop(future)
                 if future.status == "error":
-                    exc = future.exception()
-                    text = "".join(traceback.format_exception(type(exc), exc, future.traceback()))
-                    outcome = Outcome(key, error=f"{type(exc).__name__}: {exc}", traceback=text)
+                    outcome = _failed(key, future.exception(), future.traceback())
                 else:
                     outcome = Outcome(key, record=future.result())
                 future.release()

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -195,11 +195,5 @@ def write_outputs(out: Path, names: list[str], cells: list[dict[str, Any]], stor
 
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_plain) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(path)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, RunSpec):
-        return asdict(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")

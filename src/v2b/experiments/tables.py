@@ -12,7 +12,7 @@ import pandas as pd
 
 from v2b.experiments.paper import PAPER_TABLES, Value
 from v2b.experiments.table import Column as Col
-from v2b.experiments.table import aggregate, to_markdown, with_oracle_gap
+from v2b.experiments.table import aggregate, flatten, to_markdown, with_oracle_gap
 
 _MONEY = (
     Col("building_cost_usd", "Building Cost ($/month)"),
@@ -49,11 +49,7 @@ TITLES: dict[str, tuple[str, str]] = {
 
 
 def _flat(summary: dict[str, Any]) -> dict[str, Any]:
-    row = {k: v for k, v in summary.items() if not isinstance(v, dict)}
-    row["decision_median_s"] = summary["decision_seconds"]["median"]
-    row["decision_p95_s"] = summary["decision_seconds"]["p95"]
-    row["arrivals_per_day"] = summary["users"] / max(summary["days"], 1)
-    return row
+    return {**flatten(summary), "arrivals_per_day": summary["users"] / max(summary["days"], 1)}
 
 
 def _stats(values: np.ndarray) -> dict[str, float | None]:
@@ -63,7 +59,7 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
     return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if values.size > 1 else 0.0}
 
 
-def _paper(value: Value, col: Col) -> dict[str, float | None]:
+def _paper(value: Value) -> dict[str, float | None]:
     if value is None:
         return {"mean": None, "std": None}
     return {"mean": value[0], "std": value[1]}
@@ -88,7 +84,7 @@ def experiment_table(name: str, cells: list[dict[str, Any]], summaries: dict[str
         rows.append({
             "row": str(row), "label": str(first["label"]), "group": str(first["group"]),
             "episodes": int(len(have)), "planned_episodes": int(len(group)), "ours": ours,
-            "paper": None if row_paper is None else {c.key: _paper(row_paper.get(c.key), c) for c in columns},
+            "paper": None if row_paper is None else {c.key: _paper(row_paper.get(c.key)) for c in columns},
         })
     title, caption = TITLES[name]
     return {"experiment": name, "title": title, "caption": caption,
