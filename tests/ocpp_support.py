@@ -60,7 +60,7 @@ def ocpp_site(tmp_path: Path, extra: str = "") -> Path:
 
 def config_for(site: Path) -> ServiceConfig:
     return ServiceConfig(site=str(site), policy=SPEC.policy, episode=SPEC.episode, seed=SPEC.seed,
-                         days=SPEC.days, clock="manual", options=SPEC.options)
+                         days=SPEC.days, clock="manual", options=SPEC.options, menu_deadline_s=None)
 
 
 class LiveServer:

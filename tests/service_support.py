@@ -252,6 +252,9 @@ class Server:
     def __init__(self, db_url: str, log: Path, *extra: str):
         self.db_url, self.log, self.extra = db_url, log, extra
         self.clock = "manual"
+        #: ``--menu-deadline-s``: no deadline unless set (menus equal the offline run's);
+        #: ``None``: the service's default
+        self.menu_deadline_s: str | None = "0"
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -267,6 +270,8 @@ class Server:
         cmd = [sys.executable, "-m", "v2b", "serve", "--site", SPEC.site, "--policy", SPEC.policy,
                "--episode", str(SPEC.episode), "--seed", str(SPEC.seed), "--days", str(SPEC.days),
                "--clock", self.clock, "--db", self.db_url, "--port", str(self.port), *self.extra]
+        if self.menu_deadline_s is not None:
+            cmd += ["--menu-deadline-s", self.menu_deadline_s]
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         client = httpx.Client(base_url=self.base_url, timeout=60)

@@ -28,7 +28,7 @@ def _arrival(live: LiveSite, charger: str = "B01") -> dict:
 @pytest.mark.parametrize("rule,state,option", [("reject", "declined", "reject"),
                                                ("request", "connected", "as-requested")])
 def test_an_unanswered_menu_expires_to_the_sites_rule(tmp_path, rule, state, option):
-    live = LiveSite(ServiceConfig(days=1, clock="manual", on_expiry=rule), Database(f"sqlite:///{tmp_path}/s.db"))
+    live = LiveSite(ServiceConfig(days=1, clock="manual", on_expiry=rule, menu_deadline_s=None), Database(f"sqlite:///{tmp_path}/s.db"))
     live.step(28)
     answer = _arrival(live)
     assert live.session(answer["session_id"], answer["driver_token"])["state"] == "offered"
@@ -41,7 +41,7 @@ def test_an_unanswered_menu_expires_to_the_sites_rule(tmp_path, rule, state, opt
 
 
 def test_a_menu_open_at_the_end_of_the_period_is_declined(tmp_path):
-    live = LiveSite(ServiceConfig(days=1, clock="manual", menu_minutes=600),
+    live = LiveSite(ServiceConfig(days=1, clock="manual", menu_minutes=600, menu_deadline_s=None),
                     Database(f"sqlite:///{tmp_path}/s.db"))
     live.step(94)
     answer = _arrival(live)

@@ -19,7 +19,8 @@ DAY = "2023-02-01"  # test episode 0 starts on this day (site time, UTC-8)
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('svc') / 'service.sqlite'}")
-    live = LiveSite(ServiceConfig(days=1, clock="manual", options={"load_info": "measured"}), db)
+    live = LiveSite(ServiceConfig(days=1, clock="manual", options={"load_info": "measured"},
+                                  menu_deadline_s=None), db)
     with TestClient(create_app(live, OPERATOR_TOKEN)) as client:
         r = client.post("/api/clock/step", json={"slots": 28}, headers=OPERATOR)  # 07:00
         assert r.status_code == 200, r.text

@@ -23,7 +23,8 @@ from v2b.service.db import Database  # noqa: E402
 from v2b.service.live import LiveSite, ServiceConfig  # noqa: E402
 
 CONFIG = ServiceConfig(site=SPEC.site, policy=SPEC.policy, episode=SPEC.episode, seed=SPEC.seed,
-                       days=SPEC.days, clock="manual", options=SPEC.options)
+                       days=SPEC.days, clock="manual", options=SPEC.options,
+                       menu_deadline_s=None)  # the offline run has no deadline
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -23,7 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'service.sqlite'}")
-    live = LiveSite(ServiceConfig(days=1, clock="manual"), db)
+    live = LiveSite(ServiceConfig(days=1, clock="manual", menu_deadline_s=None), db)
     with TestClient(create_app(live, OPERATOR_TOKEN)) as c:
         yield c
     db.dispose()

@@ -65,10 +65,17 @@ class Observation:
 
 @dataclass(frozen=True)
 class ArrivalRequest:
-    """A driver's request at plug-in, after a charger was assigned."""
+    """A driver's request at plug-in, after a charger was assigned.
+
+    ``respond_by_s`` is the ``time.monotonic()`` moment by which the menu is due (the live
+    service's menu deadline; ``None``: no limit, as offline). A policy that cannot price the
+    menu by then answers with its fallback menu and says so in :attr:`Menu.fallback`
+    (``docs/model.md``, "Negotiation: a menu on time").
+    """
 
     session: Session
     charger_index: int
+    respond_by_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,9 @@ class Menu:
     options: tuple[Option, ...]
     reject_allowed: bool = False
     reject_price_per_kwh: float | None = None
+    #: Why this is not the policy's full menu: ``"deadline"`` (not priced by the request's
+    #: ``respond_by_s``), ``"solver"`` (a pricing LP failed); ``None``: the full menu.
+    fallback: str | None = None
 
 
 def as_requested(request: ArrivalRequest, price_per_kwh: float = 0.0) -> Option:

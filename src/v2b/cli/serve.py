@@ -39,6 +39,10 @@ def serve(
     on_expiry: Annotated[str, typer.Option(help="An unanswered menu becomes: reject (where the menu "
                                                 "offers it; else the request) or request (the request "
                                                 "as is, at its price).")] = "reject",
+    menu_deadline_s: Annotated[float | None, typer.Option(
+        help="Seconds to answer an arrival (default 0.25): a menu not priced by then is the site's "
+             "static menu (or the request at the fixed price), marked as a fallback; 0: no limit. "
+             "Raise it on a large site where drivers can wait.")] = None,
     arrival_scale: Annotated[float | None, typer.Option(help="Scale the site's chargers (rounded up) and "
                                                              "arrivals by this factor, as `v2b experiment "
                                                              "figure2` (load tests).")] = None,
@@ -76,11 +80,14 @@ def serve(
         check_range("--menu-minutes", menu_minutes, 0.1, 24 * 60)
         check_range("--episode", episode, 0)
         check_range("--arrival-scale", arrival_scale, 0.01, 100)
+        check_range("--menu-deadline-s", menu_deadline_s, 0, 600)
+        deadline = {} if menu_deadline_s is None else {"menu_deadline_s": menu_deadline_s or None}
         config = ServiceConfig(site=site, policy=policy, episode=episode, seed=seed, days=days, clock=clock,
                                options={"load_info": load_info,
                                         **({"arrival_scale": arrival_scale} if arrival_scale else {})},
                                menu_minutes=menu_minutes,
-                               on_expiry=on_expiry)
+                               on_expiry=on_expiry,
+                               **deadline)
         database = Database(db or DEFAULT_DB)
         token = os.environ.get("V2B_OPERATOR_TOKEN") or secrets.token_urlsafe(24)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

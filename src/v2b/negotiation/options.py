@@ -19,6 +19,7 @@ Selection (``docs/model.md``, "Negotiation: choosing each level's option"):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from v2b.interface import ArrivalRequest, Menu, Option
@@ -30,6 +31,15 @@ from v2b.timegrid import SLOT_MINUTES, clip_departure_slot
 
 class PricingFailed(RuntimeError):
     """An LP of the negotiation was not solved (status in the message)."""
+
+
+class MenuDeadlineMissed(PricingFailed):
+    """The menu could not be priced by the request's deadline (``respond_by_s``);
+    ``started``: whether pricing had begun (else it was not tried)."""
+
+    def __init__(self, message: str, started: bool = True):
+        super().__init__(message)
+        self.started = started
 
 
 @dataclass(frozen=True)
@@ -119,11 +129,15 @@ class OptionBuilder:
         Levels, alpha, selection rule, menu weights, external price.
     time_limit_s : float, optional
         Per solve.
+    respond_by_s : float, optional
+        ``time.monotonic()`` moment by which the whole menu is due: every solve is limited
+        to the time left, and :class:`MenuDeadlineMissed` is raised when none is left.
     """
 
     def __init__(self, pricer: ArrivalPricer, request: ArrivalRequest, settings: NegotiationSettings,
-                 time_limit_s: float | None = None):
+                 time_limit_s: float | None = None, respond_by_s: float | None = None):
         self.pricer, self.settings, self.time_limit_s = pricer, settings, time_limit_s
+        self.respond_by_s = respond_by_s
         s = request.session
         self.session = s
         self.requested_departure = clip_departure_slot(s.arrival_slot, s.departure_slot)
@@ -131,13 +145,23 @@ class OptionBuilder:
         self.solves = 0
         self._base_soc = s.soc_requested
         self._cache: dict[int, list[tuple[float, _Outcome]]] = {}
-        without = self._solve(lambda: pricer.without(time_limit_s))
+        without = self._solve(pricer.without)
         self.cost_without_usd = without.cost_usd
 
-    def _solve(self, call) -> ArrivalCost:
-        out = call()
+    def _solve(self, call: Callable[[float | None], ArrivalCost]) -> ArrivalCost:
+        """``call(time limit)``, limited to the time left before the deadline."""
+        limit, by_deadline = self.time_limit_s, False
+        if self.respond_by_s is not None:
+            left = self.respond_by_s - time.monotonic()
+            if left <= 0.0:
+                raise MenuDeadlineMissed(f"deadline passed after {self.solves} pricing LP(s)")
+            by_deadline = limit is None or left < limit
+            limit = left if by_deadline else limit
+        out = call(limit)
         self.solves += 1
         if not out.result.optimal:
+            if by_deadline and out.result.timed_out:
+                raise MenuDeadlineMissed(f"deadline passed during pricing LP {self.solves}")
             raise PricingFailed(f"negotiation LP not solved: {out.result.status}")
         return out
 
@@ -148,8 +172,8 @@ class OptionBuilder:
         p.fix_cost_without_ev(fixed_cost)
         cap = cap_kwh / self.session.battery_kwh
         try:
-            return self._solve(lambda: p.with_ev(departure, self._base_soc, cap,
-                                                 reduction_usd_per_kwh, self.time_limit_s))
+            return self._solve(lambda limit: p.with_ev(departure, self._base_soc, cap,
+                                                       reduction_usd_per_kwh, limit))
         finally:
             if fixed_cost is not None:
                 p.fix_cost_without_ev(None)

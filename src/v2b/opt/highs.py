@@ -22,6 +22,8 @@ from v2b.opt.lp import LinearProgram
 
 _OK = highspy.HighsStatus.kOk
 _MODEL = highspy.HighsModelStatus
+#: How HiGHS names a solve stopped by its time limit (``modelStatusToString``).
+TIME_LIMIT_STATUS = "Time limit reached"
 
 
 _FIRST = threading.Lock()
@@ -79,6 +81,11 @@ class LpResult:
     seconds: float
     iterations: int
     row_dual: np.ndarray | None = None
+
+    @property
+    def timed_out(self) -> bool:
+        """The solve stopped at its time limit."""
+        return self.status == TIME_LIMIT_STATUS
 
 
 DEFAULT_OPTIONS: dict[str, Any] = {

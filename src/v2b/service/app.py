@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -57,6 +58,15 @@ class ChoiceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     option_id: str = Field(min_length=1, max_length=64)
+
+
+class MeterIn(BaseModel):
+    """The site meter: the building's mean load over one ended 15-minute slot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot_start: AwareDatetime = Field(description="Any moment of the slot (ISO 8601 with offset).")
+    building_kw: float = Field(allow_inf_nan=False, description="Mean building load over the slot [kW].")
 
 
 class StepIn(BaseModel):
@@ -202,6 +212,7 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> dict[str, Any]:
         """A car at a charger: its request, and the menu to choose from (or reject)."""
+        received_s = time.monotonic()  # the menu's deadline counts from here
         body: ArrivalIn = await _read_json(request, ArrivalIn)
         if idempotency_key is not None and body.request_id is not None and idempotency_key != body.request_id:
             raise ServiceError(422, f"Idempotency-Key {idempotency_key!r} and request_id {body.request_id!r} "
@@ -209,7 +220,7 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         key = idempotency_key if idempotency_key is not None else body.request_id
         req = ArrivalRequest(body.charger_id, body.battery_kwh, body.arrival_soc_pct, body.requested_soc_pct,
                              body.departure)
-        answer, new = await run_in_threadpool(live.arrive, req, key)
+        answer, new = await run_in_threadpool(live.arrive, req, key, received_s)
         if not new:
             response.headers["Idempotent-Replayed"] = "true"
         return answer
@@ -239,6 +250,13 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
         """Move a manual clock on by ``slots`` slots (default 1), deciding each."""
         operator(authorization)
         return live.step((body or StepIn()).slots)
+
+    @app.post("/api/meter", tags=["operator"])
+    def post_meter(body: MeterIn, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """The site meter's reading of an ended slot: replaces the building load the engine
+        played there (bill, peak, what the controller sees next)."""
+        operator(authorization)
+        return live.building_reading(body.slot_start, body.building_kw)
 
     @app.get("/api/slots", tags=["operator"])
     def get_slots(since: int = 0,

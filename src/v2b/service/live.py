@@ -65,14 +65,21 @@ ON_EXPIRY = ("reject", "request")
 #: its negotiated departure (``leave``).
 CHARGER_EVENTS = ("fault", "meter", "leave")
 
+#: The largest building load a meter reading may state [kW] (a guard against unit mistakes).
+MAX_BUILDING_KW = 100_000.0
+
 #: The bill's money figures reported by the status.
 MONEY = ("energy_cost_usd", "demand_charge_usd", "soc_penalty_usd", "degradation_usd",
          "user_payments_usd", "building_cost_usd")
 
 
+#: The default time to answer an arrival [s] (the service's latency target is 0.3 s).
+DEFAULT_MENU_DEADLINE_S = 0.25
+
+
 class ServiceConfig(BaseModel):
-    """What ``v2b serve`` runs. The first six fields are fixed when the database is created
-    (a restart with other values is refused); the last two may change between starts."""
+    """What ``v2b serve`` runs. The first seven fields are fixed when the database is created
+    (a restart with other values is refused); the last three may change between starts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,6 +92,9 @@ class ServiceConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     menu_minutes: float = Field(default=5.0, gt=0, le=24 * 60)
     on_expiry: str = "reject"
+    #: Seconds from receiving an arrival to answering it: a menu not priced by then is the
+    #: policy's fallback menu (``docs/service.md``, "Menus on time"); ``None``: no limit.
+    menu_deadline_s: float | None = Field(default=DEFAULT_MENU_DEADLINE_S, gt=0, le=600)
 
 
 class ServiceError(Exception):
@@ -152,6 +162,9 @@ class LiveSite:
         self.db = db
         self._wall = wall
         self.lock = threading.RLock()
+        #: Arrival requests waiting for the engine (their own small lock: they cannot take the engine's)
+        self._waiting_lock = threading.Lock()
+        self._arrivals_waiting = 0
         check_clock(config.clock)
         if config.on_expiry not in ON_EXPIRY:
             raise ServiceSetupError(f"--on-expiry {config.on_expiry!r} is not one of {', '.join(ON_EXPIRY)}")
@@ -261,6 +274,8 @@ class LiveSite:
                     self._apply_slot()
                 elif ev.kind in CHARGER_EVENTS:
                     self._apply_charger_event(ev.kind, ev.payload)
+                elif ev.kind == "building":
+                    self.sim.set_building_load(int(ev.payload["slot"]), float(ev.payload["building_kw"]))
                 else:
                     raise ServiceSetupError(f"event {ev.id} has an unknown kind {ev.kind!r}")
         if self.clock.kind == "manual":
@@ -268,10 +283,15 @@ class LiveSite:
 
     # ---- engine events (shared by live operation and replay) ------------------------------------
 
-    def _apply_offer(self, session_id: str, p: dict[str, Any]) -> dict[str, Any]:
+    def _apply_offer(self, session_id: str, p: dict[str, Any], respond_by_s: float | None = None
+                     ) -> dict[str, Any]:
+        """Price an offer. Live, ``respond_by_s`` is its deadline; on replay, an offer recorded as
+        past its deadline gets the fallback menu again (after the same random draws)."""
         s = Session(session_id, int(p["arrival_slot"]), int(p["departure_slot"]), float(p["battery_kwh"]),
                     float(p["soc_arrival"]), float(p["soc_requested"]))
-        pending = self.sim.offer(s, int(p["charger_index"]))
+        if p.get("menu_fallback") == "deadline":
+            respond_by_s = -math.inf
+        pending = self.sim.offer(s, int(p["charger_index"]), respond_by_s)
         if pending is None:  # the API checks first; a stored offer always had its charger
             raise ServiceSetupError(f"session {session_id}: charger {p['charger_index']} was not free")
         self.pending[session_id] = pending
@@ -327,6 +347,38 @@ class LiveSite:
         record = int(self.sim.plugged.record[i])
         self.sim.depart(i)
         return record
+
+    def building_reading(self, at: dt.datetime, building_kw: float) -> dict[str, Any]:
+        """The site meter's mean building load over the slot that contains ``at`` (ended and
+        decided): it replaces the load the engine played in that slot, in the bill and in what
+        the controller sees next (``docs/service.md``, "The site meter")."""
+        with self.lock:
+            self._advance_to(self.clock.now())
+            slot = self.clock.slot_at(at)
+            if slot < 0 or slot >= self.episode.n_slots:
+                raise ServiceError(422, f"slot_start {iso(at)} is outside the billing period "
+                                        f"{iso(self.clock.slot_start(0))} .. "
+                                        f"{iso(self.clock.slot_start(self.episode.n_slots))}")
+            if self.clock.now() < self.clock.slot_start(slot + 1) or slot >= self.sim.slot:
+                raise ServiceError(409, f"the slot starting {iso(self.clock.slot_start(slot))} has not ended "
+                                        f"(site time is {iso(self.clock.now())}); send its reading after it")
+            if not math.isfinite(building_kw) or abs(building_kw) > MAX_BUILDING_KW:
+                raise ServiceError(422, f"building_kw {building_kw!r} must be a finite number of kW "
+                                        f"within +-{MAX_BUILDING_KW:g}")
+            self.sim.set_building_load(slot, building_kw)
+            try:
+                with self.db.session() as s, s.begin():
+                    s.add(EventRow(kind="building", slot=slot, session_id=None,
+                                   payload={"slot": slot, "building_kw": float(building_kw)},
+                                   created_at=self._wall_iso()))
+                    row = s.get(SlotRow, slot)
+                    if row is not None:
+                        row.building_kw = float(building_kw)
+                        row.total_kw = float(building_kw) + row.ev_kw
+            except SQLAlchemyError as err:
+                self._failed(err)
+            return {"slot": slot, "slot_start": iso(self.clock.slot_start(slot)),
+                    "building_kw": float(building_kw), "peak_kw_so_far": self.sim.peak_kw}
 
     def charger_event(self, kind: str, charger_id: str, **payload: Any) -> None:
         """Apply and store a charger event (OCPP) at the engine's present: ``fault``
@@ -386,7 +438,10 @@ class LiveSite:
         reject = None
         if pending.menu.reject_allowed:
             reject = {"price_usd_per_kwh": pending.menu.reject_price_per_kwh}
-        return {"options": options, "reject": reject}
+        out: dict[str, Any] = {"options": options, "reject": reject}
+        if pending.menu.fallback is not None:
+            out["fallback"] = pending.menu.fallback
+        return out
 
     def _token(self, session_id: str) -> str:
         return hmac.new(self.token_secret, session_id.encode(), hashlib.sha256).hexdigest()
@@ -409,6 +464,7 @@ class LiveSite:
             "charging_from": iso(self.clock.slot_start(row.arrival_slot)),
             "options": row.menu["options"],
             "reject": row.menu["reject"],
+            "fallback": row.menu.get("fallback"),
             "expires_at": row.expires_at,
         }
 
@@ -422,6 +478,7 @@ class LiveSite:
                           "departure": row.requested_departure_at, "battery_kwh": row.battery_kwh},
             "options": row.menu["options"],
             "reject": row.menu["reject"],
+            "fallback": row.menu.get("fallback"),
             "expires_at": row.expires_at,
             "option_id": row.option_id,
             "choice_source": row.choice_source,
@@ -545,15 +602,31 @@ class LiveSite:
 
     # ---- the API's operations -----------------------------------------------------------------
 
-    def arrive(self, req: ArrivalRequest, idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    def arrive(self, req: ArrivalRequest, idempotency_key: str | None,
+               received_s: float | None = None) -> tuple[dict[str, Any], bool]:
         """A driver at a charger asks for a menu. Returns the answer and whether it is new
-        (``False``: a retry of an earlier request with the same idempotency key)."""
+        (``False``: a retry of an earlier request with the same idempotency key).
+        ``received_s``: when the request came in (``time.monotonic()``, default now); the menu
+        is due ``menu_deadline_s`` later."""
+        received_s = time.monotonic() if received_s is None else received_s
+        with self._waiting_lock:
+            self._arrivals_waiting += 1
         with self.lock:
+            with self._waiting_lock:
+                self._arrivals_waiting -= 1
             self._advance_to(self.clock.now())
-            return self.arrive_now(req, idempotency_key)
+            with self._waiting_lock:
+                others_waiting = self._arrivals_waiting > 0
+            # With others waiting behind it, a menu that prices would make them late: it takes
+            # the fallback at once (docs/service.md, "Menus on time").
+            return self.arrive_now(req, idempotency_key, -math.inf if others_waiting else received_s)
 
-    def arrive_now(self, req: ArrivalRequest, idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    def arrive_now(self, req: ArrivalRequest, idempotency_key: str | None,
+                   received_s: float | None = None) -> tuple[dict[str, Any], bool]:
         """:meth:`arrive` at the engine's present, without moving it to the clock first."""
+        deadline = self.config.menu_deadline_s
+        respond_by = None if deadline is None else (
+            time.monotonic() if received_s is None else received_s) + deadline
         with self.lock:
             if idempotency_key is not None:
                 with self.db.session() as s:
@@ -571,7 +644,10 @@ class LiveSite:
                        "departure_slot": session.departure_slot, "battery_kwh": session.battery_kwh,
                        "soc_arrival": session.soc_arrival, "soc_requested": session.soc_requested,
                        "expires_at": iso(expires)}
-            menu = self._apply_offer(session.session_id, payload)
+            menu = self._apply_offer(session.session_id, payload, respond_by)
+            fallback = self.pending[session.session_id].menu.fallback
+            if fallback is not None:
+                payload["menu_fallback"] = fallback
             try:
                 with self.db.session() as s, s.begin():
                     seq = self.record_of[session.session_id]

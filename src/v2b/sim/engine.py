@@ -17,6 +17,7 @@ the answer when it arrives, or the site's rule when the menu expires.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -260,11 +261,14 @@ class Simulator:
             return None
         return ArrivalRequest(session=session, charger_index=charger)
 
-    def offer(self, s: Session, charger_index: int | None = None) -> PendingOffer | None:
+    def offer(self, s: Session, charger_index: int | None = None,
+              respond_by_s: float | None = None) -> PendingOffer | None:
         """The first half of an arrival: a charger (FCFS, or ``charger_index``) and the
         policy's menu. The session is recorded as rejected until :meth:`choose` applies the
         driver's answer; its charger is held meanwhile. ``None``: no charger was free (the
-        record says "no charger")."""
+        record says "no charger"). ``respond_by_s``: the menu's deadline
+        (:class:`v2b.interface.ArrivalRequest`; ``-inf`` asks for the fallback menu at once,
+        as a replay of a menu that missed its deadline does)."""
         record = SessionRecord(
             session_id=s.session_id,
             arrival_slot=s.arrival_slot,
@@ -285,6 +289,8 @@ class Simulator:
         if request is None:
             record.reject_reason = "no charger"
             return None
+        if respond_by_s is not None:
+            request = dataclasses.replace(request, respond_by_s=respond_by_s)
         menu = self.policy.offer(self.observe(), request)
         record.offered_options = len(menu.options)
         if menu.options:
@@ -393,6 +399,21 @@ class Simulator:
         if p.record[charger_index] < 0:
             raise ValueError(f"charger {self.chargers.ids[charger_index]} has no car connected")
         p.energy_kwh[charger_index] = float(min(max(energy_kwh, 0.0), p.battery_kwh[charger_index]))
+
+    def set_building_load(self, slot: int, load_kw: float) -> None:
+        """The building's mean load over a decided ``slot`` as its meter measured it (a live
+        site), replacing the value the engine played; the month's peak is recomputed.
+
+        The chargers' power in that slot stays what it was: only the building's part and what
+        is billed on it change.
+        """
+        if not 0 <= slot < self.slot:
+            raise ValueError(f"slot {slot} is not a decided slot (0..{self.slot - 1})")
+        if not np.isfinite(load_kw):
+            raise ValueError(f"building load {load_kw!r} kW is not a finite number")
+        self.trace.building_kw[slot] = float(load_kw)
+        decided = self.trace.building_kw[: self.slot] + self.trace.power_kw[: self.slot].sum(axis=1)
+        self.peak_kw = max(0.0, float(decided.max()))
 
     def step(self) -> None:
         """Simulate the current slot."""

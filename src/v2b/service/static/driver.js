@@ -24,7 +24,8 @@ function showMenu(answer) {
   session = {id: answer.session_id, token: answer.driver_token};
   localStorage.setItem('v2b-session', JSON.stringify(session));
   $('request').hidden = true; $('menu').hidden = false;
-  $('expires').textContent = 'Choose by ' + hhmm(answer.expires_at) + '; after that the site decides.';
+  $('expires').textContent = 'Choose by ' + hhmm(answer.expires_at) + '; after that the site decides.'
+    + (answer.fallback ? ' These are the site\'s standard prices: it was too busy to price your request.' : '');
   const list = $('options'); list.innerHTML = '';
   for (const o of answer.options) {
     const card = document.createElement('div'); card.className = 'card option';
@@ -54,7 +55,7 @@ function showSession(s) {
   $('request').hidden = true; $('menu').hidden = true; $('session').hidden = false;
   const lines = [];
   if (s.state === 'offered') { showMenu({session_id: s.session_id, driver_token: session.token,
-    options: s.options, reject: s.reject, expires_at: s.expires_at}); return; }
+    options: s.options, reject: s.reject, fallback: s.fallback, expires_at: s.expires_at}); return; }
   if (s.state === 'declined') lines.push('You declined. Nothing is charged.');
   if (s.state === 'connected') {
     lines.push('Charging at ' + s.charger_id + ': ' + s.soc_pct.toFixed(1) + ' % now, '
