@@ -65,3 +65,22 @@ def test_enforce_keeps_every_limit(state):
 @given(states(MIN_SITE))
 def test_enforce_keeps_every_limit_with_minimums_and_uncontrolled_chargers(state):
     check(MIN_SITE, state)
+
+
+@settings(max_examples=300, deadline=None)
+@given(states(MIN_SITE), st.floats(1.0, 400.0), st.lists(st.floats(0, 48), min_size=3, max_size=3))
+def test_the_site_never_draws_more_than_its_connection(state, limit_kw, slots_left):
+    occupied, battery, energy, floor, asked, building = state
+    ch = MIN_SITE.charger_arrays
+    args = (asked, energy, battery, floor, occupied, building, ch, MIN_SITE.battery,
+            energy * 0.5, np.floor(np.asarray(slots_left)))
+    free = physics.enforce(*args)
+    p = physics.enforce(*args, site_limit_kw=limit_kw)
+    if building <= limit_kw:
+        assert building + p.sum() <= limit_kw + 1e-6
+    else:  # the building alone is over: nothing charges
+        assert (p <= 0).all()
+    assert (p <= free + 1e-9).all()  # the limit only lowers charging ...
+    assert (np.minimum(p, 0) >= np.minimum(free, 0) - 1e-9).all()  # ... and never adds discharge
+    charging = p > 0
+    assert (p[charging] >= ch.min_charge_kw[charging] - 1e-9).all()

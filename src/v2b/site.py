@@ -415,6 +415,11 @@ def _first_repeat(values: list) -> object:
     return None
 
 
+#: Site fields left out of the site's JSON when not set, so that the content of sites without
+#: them (and the experiment keys hashed from it) does not change as fields are added.
+_OMITTED_WHEN_ABSENT = ("ocpp", "connection_limit_kw")
+
+
 class Site(_Model):
     name: str = Field(min_length=1)
     description: str = ""
@@ -432,6 +437,10 @@ class Site(_Model):
     #: JSON when not declared, so the content of other sites (and the keys hashed from it) is
     #: unchanged
     ocpp: Ocpp | None = None
+    #: the site's grid connection (transformer) [kW]: the engine never lets the site draw more,
+    #: the controllers plan within it (``docs/model.md``, "Site connection limit"); absent from
+    #: the JSON when not set, as ``ocpp``
+    connection_limit_kw: float | None = Field(default=None, gt=0, le=1e6)
     #: directory of the site file, for resolving relative data paths (not user-set)
     base_dir: str | None = None
 
@@ -457,10 +466,11 @@ class Site(_Model):
         return self
 
     @model_serializer(mode="wrap")
-    def _without_absent_ocpp(self, handler: SerializerFunctionWrapHandler) -> dict:
+    def _without_absent_options(self, handler: SerializerFunctionWrapHandler) -> dict:
         data = handler(self)
-        if isinstance(data, dict) and data.get("ocpp", 0) is None:
-            del data["ocpp"]
+        for key in _OMITTED_WHEN_ABSENT:
+            if isinstance(data, dict) and key in data and data[key] is None:
+                del data[key]
         return data
 
     @cached_property

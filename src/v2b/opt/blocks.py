@@ -155,6 +155,25 @@ def peak_power(
     return _block("peak_power", parts, load_max[need], np.full(s.size, INF))
 
 
+def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
+    """The site's connection: ``sum(c - d) <= max(limit - load, 0)`` per scenario and block,
+    with the block's highest load (every slot of a block within the limit). Rows only where the
+    EVs at full power could pass it; none without a limit."""
+    limit = problem.site_limit_kw
+    if limit is None:
+        none = np.zeros(0, dtype=int)
+        return _block("site_limit", [(none, none, np.zeros(0))], np.zeros(0), np.zeros(0))
+    load_max = problem.grid.block_max(problem.load_kw)
+    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
+    if problem.future_aggregate is not None:
+        ev_max = ev_max + problem.future_aggregate.power_kw
+    room = np.maximum(limit - load_max, 0.0)
+    need = ev_max > room + 1e-9
+    row_id, parts = _ev_rows(problem, lay, need, 1.0)
+    parts += _aggregate_entries(row_id, need, alay, 1.0)
+    return _block("site_limit", parts, np.full(int(need.sum()), -INF), room[need])
+
+
 def no_export(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
     """The site never exports: ``load + sum(c - d) >= 0``, where discharge could reach it."""
     load_min = problem.grid.block_min(problem.load_kw)

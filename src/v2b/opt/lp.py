@@ -135,6 +135,7 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         blocks.departure_shortfall(problem, lay),
         blocks.peak_power(problem, lay, alay),
         blocks.no_export(problem, lay, alay),
+        blocks.site_limit(problem, lay, alay),
         *extra_rows,
     ]
     return stack(rows, cost, offset, lower, upper), lay

@@ -93,5 +93,6 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         curve_slopes=slopes,
         curve_intercepts=intercepts,
         n_chargers=len(chargers),
+        site_limit_kw=site.connection_limit_kw,
     )
     return problem, sessions

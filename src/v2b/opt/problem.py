@@ -55,6 +55,9 @@ class ChargingProblem:
         Episode slot of the first block (keys a basis carried between decisions).
     future_aggregate : AggregateFutures, optional
         Sampled future sessions summed per scenario (instead of being units).
+    site_limit_kw : float, optional
+        The site's connection: metered power never above it where the load alone is
+        below it; the EVs add nothing where the load alone is above it [kW].
     scenario_sets : ndarray of bool, shape (n_sets, n_scenarios), optional
         ``units.scenario`` indexes these sets: a unit belongs to every scenario of
         its set. Default: one set per scenario (the identity). A connected EV
@@ -76,6 +79,7 @@ class ChargingProblem:
     first_slot: int = 0
     scenario_sets: np.ndarray | None = None
     future_aggregate: AggregateFutures | None = None
+    site_limit_kw: float | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -213,6 +217,7 @@ def problem_from_observation(
         first_slot=obs.slot,
         scenario_sets=sets,
         future_aggregate=aggregate,
+        site_limit_kw=site.connection_limit_kw,
     )
 
 

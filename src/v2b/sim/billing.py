@@ -66,6 +66,20 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         "targets_met_share": sum(s.target_met for s in served) / len(served) if served else 1.0,
         "left_below_arrival": sum(1 for s in served if s.soc_departure < s.soc_arrival - 1e-9),
         "user_cost_usd_per_kwh": payments_usd / delivered_kwh if delivered_kwh > 0 else 0.0,
+        **_limit_figures(trace, site.connection_limit_kw),
+    }
+
+
+def _limit_figures(trace: Trace, limit_kw: float | None) -> dict[str, Any]:
+    """With a connection limit: the slots the site drew at it, and those the building alone
+    passed it (no charger can help there)."""
+    if limit_kw is None:
+        return {}
+    return {
+        "site_limit_kw": limit_kw,
+        "slots_at_site_limit": int(np.sum(trace.total_kw >= limit_kw - 1e-6)),
+        "slots_building_over_limit": int(np.sum(trace.building_kw > limit_kw + 1e-9)),
+        "max_import_kw": float(np.max(trace.total_kw, initial=0.0)),
     }
 
 

@@ -373,6 +373,7 @@ class Simulator:
                 asked, p.energy_kwh, p.battery_kwh, p.floor_kwh, occupied,
                 float(self.trace.building_kw[t]), self.chargers, self.site.battery,
                 p.departure_floor_kwh, np.where(occupied, p.departure_slot - t, 0),
+                self.site.connection_limit_kw,
             )
             p.energy_kwh = np.clip(
                 p.energy_kwh + physics.energy_step_kwh(power, self.chargers), 0.0, p.battery_kwh

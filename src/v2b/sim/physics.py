@@ -104,6 +104,34 @@ def limit_export(power_kw: np.ndarray, building_kw: float) -> np.ndarray:
     return np.where(power_kw < 0, power_kw * keep, power_kw)
 
 
+def limit_import(power_kw: np.ndarray, building_kw: float, limit_kw: float | None,
+                 forced: np.ndarray, min_charge_kw: np.ndarray) -> np.ndarray:
+    """Scale charging down so the site draws at most ``limit_kw`` (its connection):
+    ``building + sum(p) <= limit``, other chargers' charging first, then the charging a
+    payback forces (``forced``); a charger left below its ``min_charge_kw`` stops.
+
+    Discharge is never added and the building's own load is never cut: where the building
+    alone draws more than the limit, every charger stops charging and no more is possible.
+    """
+    if limit_kw is None:
+        return power_kw
+    excess = building_kw + float(power_kw.sum()) - limit_kw
+    if excess <= 1e-12:
+        return power_kw
+    out = power_kw.copy()
+    for group in (~forced, forced):
+        charging = group & (out > 0)
+        drawn = float(out[charging].sum())
+        if drawn <= 0.0:
+            continue
+        keep = max(0.0, 1.0 - excess / drawn)
+        out[charging] *= keep
+        excess -= drawn * (1.0 - keep)
+        if excess <= 1e-12:
+            break
+    return np.where((out > 0) & (out < min_charge_kw - 1e-9), 0.0, out)
+
+
 def energy_step_kwh(power_kw: np.ndarray, chargers: ChargerArrays) -> np.ndarray:
     """Change in battery energy over one slot for set-points at the charger [kWh].
 
@@ -128,6 +156,7 @@ def enforce(
     battery: Battery,
     departure_floor_kwh: np.ndarray | None = None,
     slots_left: np.ndarray | None = None,
+    site_limit_kw: float | None = None,
 ) -> np.ndarray:
     """The set-points the hardware actually delivers for a policy's request [kW].
 
@@ -137,7 +166,8 @@ def enforce(
     ``departure_floor_kwh`` and ``slots_left``, the slots until each EV leaves,
     are given); charging below a charger's ``min_charge_kw`` delivers nothing,
     unless the payback forces it (then the minimum is delivered); then
-    :func:`limit_export` applies (it only lowers discharge).
+    :func:`limit_import` (the site's connection, ``site_limit_kw``: it only lowers
+    charging) and :func:`limit_export` (it only lowers discharge) apply.
     """
     lo, hi = power_bounds_kw(energy_kwh, battery_kwh, floor_kwh, occupied, chargers, battery)
     forced = np.zeros(lo.shape, dtype=bool)
@@ -152,4 +182,5 @@ def enforce(
     below_min = (power > 0) & (power < chargers.min_charge_kw - 1e-9)
     lift = forced & (hi >= chargers.min_charge_kw)
     power = np.where(below_min, np.where(lift, chargers.min_charge_kw, 0.0), power)
+    power = limit_import(power, building_kw, site_limit_kw, forced, chargers.min_charge_kw)
     return limit_export(power, building_kw)
