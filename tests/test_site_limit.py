@@ -63,7 +63,8 @@ def test_uncontrolled_charging_is_cut_to_the_room_left():
 
 def test_smart_plans_within_the_limit_when_it_knows_the_slot():
     site, ep = _site(), _day()
-    sim = Simulator(site, ep, make_policy("smart"), 3, RandomSampler(), policy_options={**FAST, "load_info": "paper"})
+    sim = Simulator(site, ep, make_policy("smart"), 3, RandomSampler(),
+                    policy_options={**FAST, "load_info": "paper"})
     while not sim.done:
         sim.begin_slot()
         if sim.plugged.occupied.any():
