@@ -49,7 +49,7 @@ def test_reads_manifest_vehicles_and_step_series(tmp_path):
     assert scen.load_kw[95] == 62
     assert scen.price_per_kwh[24] == 0.2 and scen.tou[24] == "peak"
     assert scen.tou[90] == "peak"  # an empty tou cell holds the previous class
-    assert any("max_charge_kw" in note for note in scen.ignored)
+    assert not any("max_charge_kw" in note for note in scen.ignored)  # each session keeps its car's limits
 
 
 def test_slots_before_first_row_are_zero(tmp_path):
@@ -76,6 +76,38 @@ def test_episode_keeps_slots_and_soc(tmp_path):
     s = ep.sessions[0]
     assert (s.arrival_slot, s.departure_slot, s.battery_kwh) == (32, 68, 60.0)
     assert s.soc_arrival == pytest.approx(0.25) and s.soc_requested == pytest.approx(0.8)
+    assert (s.max_charge_kw, s.max_discharge_kw, s.v2b_allowed) == (11.0, 11.0, True)
+    assert ep.sessions[1].max_charge_kw == 19.0
+
+
+def test_vehicle_limits_follow_their_vehicle_and_the_site_cap_becomes_the_connection(tmp_path):
+    from v2b.scenarios.openv2b_episode import openv2b_site
+    from v2b.site import load_site
+
+    vehicles = ("vehicle_id,arrival_slot,departure_slot,battery_kwh,soc_arrival_kwh,soc_target_kwh,"
+                "max_charge_kw,max_discharge_kw\n"
+                "7,40,60,60.0,15.0,48.0,7.0,0\n"  # listed first, arrives second
+                "3,30,70,80.0,20.0,60.0,11.0,\n")
+    scen = read_openv2b(scenario_dir(tmp_path, vehicles, site_cap_kw=80.0))
+    assert not any("site_cap" in note for note in scen.ignored)
+    ep = openv2b_episode(scen, site_name="x")
+    early, late = ep.sessions
+    assert (early.arrival_slot, early.max_charge_kw, early.max_discharge_kw, early.v2b_allowed) == (
+        30, 11.0, None, True)
+    assert (late.arrival_slot, late.max_charge_kw, late.discharge_limit_kw, late.v2b_allowed) == (
+        40, 7.0, 0.0, False)
+    assert openv2b_site(scen, load_site("santa-clara-office")).connection_limit_kw == 80.0
+
+
+@pytest.mark.parametrize("column,value", [("max_charge_kw", "0"), ("max_charge_kw", "-3"),
+                                          ("max_discharge_kw", "-1"), ("max_charge_kw", "fast")])
+def test_bad_vehicle_limits_are_refused_naming_the_column(tmp_path, column, value):
+    limits = {"max_charge_kw": "11.0", "max_discharge_kw": "11.0", column: value}
+    vehicles = ("vehicle_id,arrival_slot,departure_slot,battery_kwh,soc_arrival_kwh,soc_target_kwh,"
+                "max_charge_kw,max_discharge_kw\n"
+                f"0,32,68,60.0,15.0,48.0,{limits['max_charge_kw']},{limits['max_discharge_kw']}\n")
+    with pytest.raises(DataError, match=column):
+        read_openv2b(scenario_dir(tmp_path, vehicles))
 
 
 def test_hourly_scenario_is_resampled_to_15_minutes(tmp_path):

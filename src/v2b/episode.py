@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,9 @@ class Session:
     """One EV visit as the driver requests it.
 
     Slots are episode slots; ``departure_slot`` is exclusive (the EV is connected
-    during ``arrival_slot .. departure_slot - 1``).
+    during ``arrival_slot .. departure_slot - 1``). The car's own limits (its on-board
+    charger, whether it allows V2B) apply on top of the charger's (``docs/model.md``,
+    "Vehicle limits"); ``None`` leaves the charger's.
     """
 
     session_id: str
@@ -24,6 +27,21 @@ class Session:
     battery_kwh: float
     soc_arrival: float
     soc_requested: float
+    max_charge_kw: float | None = None
+    max_discharge_kw: float | None = None
+    v2b_allowed: bool = True
+
+    @property
+    def charge_limit_kw(self) -> float:
+        """The most the car takes [kW] (inf: the charger decides)."""
+        return math.inf if self.max_charge_kw is None else float(self.max_charge_kw)
+
+    @property
+    def discharge_limit_kw(self) -> float:
+        """The most the car gives back [kW] (0 without V2B; inf: the charger decides)."""
+        if not self.v2b_allowed:
+            return 0.0
+        return math.inf if self.max_discharge_kw is None else float(self.max_discharge_kw)
 
     @property
     def requested_kwh(self) -> float:

@@ -39,7 +39,9 @@ class Observation:
     ``slot`` (0 at the start of the month). ``departure_floor_kwh`` is the
     least energy each connected EV must leave with (its arrival energy where the
     site returns V2B energy before departure, ``docs/model.md``, "Driver
-    protections"; else 0).
+    protections"; else 0). ``ev_max_kw`` and ``ev_discharge_max_kw`` are the connected
+    cars' own limits per charger (inf where the car has none, or the charger is free; an
+    empty array: no car limits known), :func:`vehicle_limits_kw` reads them.
     """
 
     slot: int
@@ -61,6 +63,16 @@ class Observation:
     last_load_kw: float = float("nan")
     weekday: int = -1
     load_past_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ev_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ev_discharge_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def vehicle_limits_kw(obs: Observation) -> tuple[np.ndarray, np.ndarray]:
+    """The connected cars' charge and discharge limits per charger [kW] (inf: none)."""
+    n = obs.occupied.size
+    up = obs.ev_max_kw if obs.ev_max_kw.size == n else np.full(n, np.inf)
+    down = obs.ev_discharge_max_kw if obs.ev_discharge_max_kw.size == n else np.full(n, np.inf)
+    return up, down
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from v2b.interface import Observation, Policy
+from v2b.interface import Observation, Policy, vehicle_limits_kw
 from v2b.site import Site
 from v2b.timegrid import SLOT_H
 
@@ -34,6 +34,12 @@ def power_to_target_kw(obs: Observation, site: Site) -> np.ndarray:
     return need_kwh / (site.charger_arrays.charge_efficiency * SLOT_H)
 
 
+def rating_kw(obs: Observation, site: Site) -> np.ndarray:
+    """Each charger's rating with the connected car's own limit [kW]."""
+    ev_up, _ = vehicle_limits_kw(obs)
+    return np.minimum(site.charger_arrays.max_kw, ev_up)
+
+
 def must_charge_now_kw(obs: Observation, site: Site) -> np.ndarray:
     """Power needed now so the target stays reachable at full power later [kW].
 
@@ -42,7 +48,7 @@ def must_charge_now_kw(obs: Observation, site: Site) -> np.ndarray:
     """
     ch = site.charger_arrays
     slots_left = np.maximum(obs.departure_slot - obs.slot, 0)
-    later_kwh = np.maximum(slots_left - 1, 0) * ch.max_kw * ch.charge_efficiency * SLOT_H
+    later_kwh = np.maximum(slots_left - 1, 0) * rating_kw(obs, site) * ch.charge_efficiency * SLOT_H
     need_kwh = np.maximum(obs.target_kwh - obs.energy_kwh - later_kwh, 0.0)
     return np.where(obs.occupied, need_kwh / (ch.charge_efficiency * SLOT_H), 0.0)
 
@@ -55,7 +61,7 @@ class Uncontrolled(Policy):
 
     def decide(self, obs: Observation) -> np.ndarray:
         site = self.ctx.site
-        full = np.where(obs.occupied, site.charger_arrays.max_kw, 0.0)
+        full = np.where(obs.occupied, rating_kw(obs, site), 0.0)
         return np.minimum(full, power_to_target_kw(obs, site))
 
 
@@ -68,7 +74,7 @@ def laxity_key(obs: Observation, site: Site) -> np.ndarray:
     """Least laxity first: slots left minus slots needed at full power."""
     ch = site.charger_arrays
     need_kwh = np.maximum(obs.target_kwh - obs.energy_kwh, 0.0)
-    slots_needed = need_kwh / (ch.max_kw * ch.charge_efficiency * SLOT_H)
+    slots_needed = need_kwh / (rating_kw(obs, site) * ch.charge_efficiency * SLOT_H)
     return (obs.departure_slot - obs.slot) - slots_needed
 
 
@@ -100,8 +106,7 @@ def sorted_within_threshold(
     measurement plus ``margin_kw`` (:func:`load_estimate_kw`). EVs that would miss
     their target otherwise get their minimum power first, even above the threshold.
     """
-    ch = site.charger_arrays
-    wanted = np.where(obs.occupied, np.minimum(ch.max_kw, power_to_target_kw(obs, site)), 0.0)
+    wanted = np.where(obs.occupied, np.minimum(rating_kw(obs, site), power_to_target_kw(obs, site)), 0.0)
     power = np.minimum(must_charge_now_kw(obs, site), wanted)
     threshold_kw = max(obs.peak_so_far_kw, float(obs.load_today_kw.max(initial=0.0)))
     headroom = threshold_kw - load_estimate_kw(obs, margin_kw) - power.sum()

@@ -10,10 +10,11 @@ efficiencies, demand charges, file names) and CSVs:
 - ``building_load.csv`` / ``grid_prices.csv``: sparse ``slot,value[,tou]`` rows,
   step-and-hold, 0 before the first row.
 
-v2b has no per-vehicle power limit, SoC chaining across a vehicle's sessions
-(openv2b's ``persistence``), site cap or demand-response events: every session
-uses its own ``soc_arrival_kwh`` (openv2b with ``persistence: false``) and the
-rest is reported in :attr:`OpenV2BScenario.ignored`.
+Each vehicle's ``max_charge_kw`` / ``max_discharge_kw`` become its session's own limits and
+``site_cap_kw`` the site's connection limit (``docs/model.md``). v2b has no SoC chaining across
+a vehicle's sessions (openv2b's ``persistence``), peak-period demand charge or demand-response
+events yet: every session uses its own ``soc_arrival_kwh`` (openv2b with ``persistence:
+false``) and the rest is reported in :attr:`OpenV2BScenario.ignored`.
 """
 
 from __future__ import annotations
@@ -216,10 +217,16 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
     checks.check(battery <= 0, "battery_kwh", battery, "must be > 0 kWh")
     for c in ("soc_arrival_kwh", "soc_target_kwh"):
         checks.check((num[c] < 0) | (num[c] > battery), c, raw[c], "must be in [0, battery_kwh]")
+    limits = {}
+    for c, lowest in (("max_charge_kw", "> 0"), ("max_discharge_kw", ">= 0")):
+        if c in raw:
+            limits[c] = check_number(checks, raw[c], c, required=False)
+            bad = limits[c] <= 0 if lowest == "> 0" else limits[c] < 0
+            checks.check(bad, c, raw[c], f"must be a power {lowest} kW (or empty: the charger's)")
     keep = checks.finish()
     vehicles = raw[keep].reset_index(drop=True)
-    for c in needed:
-        vehicles[c] = num[c][keep]
+    for c in (*needed, *limits):
+        vehicles[c] = (num | limits)[c][keep]
     cpath = directory / manifest["chargers_file"]
     chargers = _chargers(cpath)
     load_kw, _ = _step_series(directory / manifest["building_file"], horizon, skip_invalid)
@@ -227,14 +234,10 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
     ignored = []
     if manifest.get("dr_events_file"):
         ignored.append("dr_events_file (demand-response events)")
-    if manifest.get("site_cap_kw") is not None:
-        ignored.append("site_cap_kw")
     if manifest.get("demand_charge_peak_usd_per_kw"):
         ignored.append("demand_charge_peak_usd_per_kw (v2b bills one all-slot peak)")
     if manifest.get("persistence", True) and vehicles["vehicle_id"].duplicated().any():
         ignored.append("persistence (each session keeps its own soc_arrival_kwh)")
-    if "max_charge_kw" in vehicles:
-        ignored.append("max_charge_kw / max_discharge_kw per vehicle (charger limits apply)")
     return OpenV2BScenario(
         directory=directory,
         manifest=manifest,

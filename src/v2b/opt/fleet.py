@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from v2b.episode import Session
-from v2b.interface import Future, Observation
+from v2b.interface import Future, Observation, vehicle_limits_kw
 from v2b.opt.units import Units, session_idents
 from v2b.sim.assignment import preference_order
 from v2b.site import ChargerArrays
@@ -42,6 +42,7 @@ def connected_units(
     ch = np.tile(idx, n_scenarios)
     end = np.clip(obs.departure_slot[ch] - obs.slot, 1, horizon_slots)
     energy = np.clip(obs.energy_kwh[ch], 0.0, obs.battery_kwh[ch])
+    ev_up, ev_down = vehicle_limits_kw(obs)
     return Units(
         scenario=scen,
         group=ch.copy(),
@@ -53,8 +54,8 @@ def connected_units(
         target_kwh=np.minimum(obs.target_kwh[ch], obs.battery_kwh[ch]).astype(float),
         floor_kwh=np.minimum(obs.floor_kwh[ch], energy),
         departure_floor_kwh=np.minimum(obs.departure_floor_kwh[ch], obs.battery_kwh[ch]).astype(float),
-        max_kw=chargers.max_kw[ch].astype(float),
-        min_kw=chargers.min_kw[ch].astype(float),
+        max_kw=np.minimum(chargers.max_kw[ch], ev_up[ch]).astype(float),
+        min_kw=-np.minimum(-chargers.min_kw[ch], ev_down[ch]).astype(float),
         charge_efficiency=chargers.charge_efficiency[ch].astype(float),
         discharge_efficiency=chargers.discharge_efficiency[ch].astype(float),
         ident=np.tile(session_idents([obs.session_ids[i] for i in idx]), n_scenarios),
@@ -203,8 +204,8 @@ def session_units(
         target_kwh=np.clip(soc_req, 0.0, 1.0) * battery,
         floor_kwh=np.minimum(soc0, floor_soc) * battery,
         departure_floor_kwh=soc0 * battery if keep_arrival_energy else np.zeros(battery.size),
-        max_kw=chargers.max_kw[ch].astype(float),
-        min_kw=chargers.min_kw[ch].astype(float),
+        max_kw=np.minimum(chargers.max_kw[ch], [x.charge_limit_kw for x in sessions]).astype(float),
+        min_kw=-np.minimum(-chargers.min_kw[ch], [x.discharge_limit_kw for x in sessions]).astype(float),
         charge_efficiency=chargers.charge_efficiency[ch].astype(float),
         discharge_efficiency=chargers.discharge_efficiency[ch].astype(float),
         ident=session_idents([x.session_id for x in sessions]),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from v2b.interface import ArrivalRequest, Future, Observation
+from v2b.interface import ArrivalRequest, Future, Observation, vehicle_limits_kw
 from v2b.opt.fleet import busy_until_slot
 from v2b.opt.highs import HighsSolver, LpResult
 from v2b.opt.lp import LinearProgram, assemble
@@ -66,8 +66,11 @@ def connect(obs: Observation, request: ArrivalRequest, departure_slot: int, floo
     s, i = request.session, request.charger_index
     ids = list(obs.session_ids)
     ids[i] = s.session_id
+    ev_up, ev_down = vehicle_limits_kw(obs)
     return dataclasses.replace(
         obs,
+        ev_max_kw=_put(ev_up, i, s.charge_limit_kw),
+        ev_discharge_max_kw=_put(ev_down, i, s.discharge_limit_kw),
         occupied=_put(obs.occupied, i, True),
         session_ids=tuple(ids),
         energy_kwh=_put(obs.energy_kwh, i, s.soc_arrival * s.battery_kwh),

@@ -11,6 +11,7 @@ EVs leave by then; SPEC section 3).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -45,6 +46,11 @@ def openv2b_episode(
     departure = np.ceil(v["departure_slot"].to_numpy() * minutes / SLOT_MINUTES).astype(np.int64)
     day = arrival // SLOTS_PER_DAY
     departure = np.minimum(departure, (day + 1) * SLOTS_PER_DAY)
+    # in the order assemble() keeps (it sorts stably by the same keys), so that each session
+    # gets its own vehicle's limits below
+    order = np.lexsort((departure - day * SLOTS_PER_DAY, arrival % SLOTS_PER_DAY, day))
+    v = v.iloc[order].reset_index(drop=True)
+    arrival, departure, day = arrival[order], departure[order], day[order]
     battery = v["battery_kwh"].to_numpy(dtype=float)
     requests = {
         "battery_kwh": battery,
@@ -60,7 +66,26 @@ def openv2b_episode(
         departure - day * SLOTS_PER_DAY,
         requests,
     )
-    return arrays.to_episode(site_name, "replay", index)
+    episode = arrays.to_episode(site_name, "replay", index)
+    limits = _vehicle_limits(v)
+    sessions = tuple(dataclasses.replace(s, **lim) for s, lim in zip(episode.sessions, limits, strict=True))
+    return dataclasses.replace(episode, sessions=sessions)
+
+
+def _vehicle_limits(vehicles) -> list[dict]:
+    """Each vehicle's own charge and discharge limits (``max_charge_kw``, ``max_discharge_kw``;
+    a discharge limit of 0 is a car without V2B)."""
+    n = len(vehicles)
+    def column(name: str) -> np.ndarray:
+        return vehicles[name].to_numpy(dtype=float) if name in vehicles else np.full(n, np.nan)
+
+    up, down = column("max_charge_kw"), column("max_discharge_kw")
+    return [
+        {"max_charge_kw": None if np.isnan(u) else float(u),
+         "max_discharge_kw": None if np.isnan(d) else float(d),
+         "v2b_allowed": bool(np.isnan(d) or d > 0)}
+        for u, d in zip(up.tolist(), down.tolist(), strict=True)
+    ]
 
 
 def _daily_periods(price_per_slot: np.ndarray, source: str) -> list[dict]:
@@ -119,4 +144,6 @@ def openv2b_site(scenario: OpenV2BScenario, defaults: Site) -> Site:
         "users": defaults.users.model_dump(),
         "battery": {"charge_curve": [[0.0, 1.0], [1.0, 1.0]], "discharge_floor_soc": 0.0},
     }
+    if m.get("site_cap_kw") is not None:
+        data["connection_limit_kw"] = float(m["site_cap_kw"])
     return site_from_dict(data, origin=str(scenario.directory / "scenario.json"))

@@ -511,7 +511,8 @@ class LiveSite:
         capped at the negotiated target (an upper estimate; the plan may lend V2B energy)."""
         p, sim = self.sim.plugged, self.sim
         slots_left = max(int(p.departure_slot[i]) - sim.slot, 0)
-        reachable = p.energy_kwh[i] + slots_left * SLOT.total_seconds() / 3600.0 * sim.chargers.max_kw[i]
+        rating_kw = min(float(sim.chargers.max_kw[i]), float(p.ev_max_kw[i]))
+        reachable = p.energy_kwh[i] + slots_left * SLOT.total_seconds() / 3600.0 * rating_kw
         return float(min(max(p.target_kwh[i], p.energy_kwh[i]), reachable))
 
     def _current_kw(self, i: int) -> float:

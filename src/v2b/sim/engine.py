@@ -80,6 +80,8 @@ class _Plugged:
         self.departure_floor_kwh = np.zeros(n)
         self.arrival_slot = np.full(n, -1)
         self.departure_slot = np.full(n, -1)
+        self.ev_max_kw = np.full(n, np.inf)
+        self.ev_discharge_max_kw = np.full(n, np.inf)
 
     @property
     def occupied(self) -> np.ndarray:
@@ -95,6 +97,8 @@ class _Plugged:
         self.departure_floor_kwh[i] = arrival_kwh if site.battery.keep_arrival_energy else 0.0
         self.arrival_slot[i] = s.arrival_slot
         self.departure_slot[i] = option.departure_slot
+        self.ev_max_kw[i] = s.charge_limit_kw
+        self.ev_discharge_max_kw[i] = s.discharge_limit_kw
 
     def disconnect(self, i: int) -> None:
         self.record[i] = -1
@@ -103,6 +107,8 @@ class _Plugged:
             arr[i] = 0.0
         self.arrival_slot[i] = -1
         self.departure_slot[i] = -1
+        self.ev_max_kw[i] = np.inf
+        self.ev_discharge_max_kw[i] = np.inf
 
 
 def _clip_option(option: Option, s: Session) -> Option:
@@ -235,6 +241,8 @@ class Simulator:
             last_load_kw=float(self.trace.building_kw[last]) if last >= 0 else float("nan"),
             weekday=self.episode.dates[t // SLOTS_PER_DAY].weekday(),
             load_past_kw=self._past_view(day_start),
+            ev_max_kw=p.ev_max_kw.copy(),
+            ev_discharge_max_kw=p.ev_discharge_max_kw.copy(),
         )
 
     def _past_view(self, day_start: int) -> np.ndarray:
@@ -373,7 +381,7 @@ class Simulator:
                 asked, p.energy_kwh, p.battery_kwh, p.floor_kwh, occupied,
                 float(self.trace.building_kw[t]), self.chargers, self.site.battery,
                 p.departure_floor_kwh, np.where(occupied, p.departure_slot - t, 0),
-                self.site.connection_limit_kw,
+                self.site.connection_limit_kw, p.ev_max_kw, p.ev_discharge_max_kw,
             )
             p.energy_kwh = np.clip(
                 p.energy_kwh + physics.energy_step_kwh(power, self.chargers), 0.0, p.battery_kwh

@@ -20,6 +20,8 @@ def power_bounds_kw(
     occupied: np.ndarray,
     chargers: ChargerArrays,
     battery: Battery,
+    ev_max_kw: np.ndarray | None = None,
+    ev_discharge_max_kw: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feasible set-point range ``[lo, hi]`` per charger for one slot [kW].
 
@@ -37,6 +39,9 @@ def power_bounds_kw(
         Charger limits and efficiencies.
     battery : Battery
         Charge curve (power fraction as a concave function of SoC).
+    ev_max_kw, ev_discharge_max_kw : ndarray, optional
+        The connected cars' own limits (inf: none). The charge curve scales the lower of
+        the charger's and the car's rating.
 
     Returns
     -------
@@ -45,16 +50,20 @@ def power_bounds_kw(
     """
     safe_cap = np.where(occupied, battery_kwh, 1.0)
     soc = np.clip(energy_kwh / safe_cap, 0.0, 1.0)
-    curve_kw = chargers.max_kw * battery.charge_fraction(soc)
+    rating_kw = chargers.max_kw if ev_max_kw is None else np.minimum(chargers.max_kw, ev_max_kw)
+    curve_kw = rating_kw * battery.charge_fraction(soc)
     room_kw = np.maximum(safe_cap - energy_kwh, 0.0) / (chargers.charge_efficiency * SLOT_H)
     hi = np.minimum(curve_kw, room_kw)
     spare_kw = np.maximum(energy_kwh - floor_kwh, 0.0) * chargers.discharge_efficiency / SLOT_H
-    lo = np.where(chargers.bidirectional, -np.minimum(-chargers.min_kw, spare_kw), 0.0)
+    give_kw = -chargers.min_kw if ev_discharge_max_kw is None else np.minimum(-chargers.min_kw,
+                                                                               ev_discharge_max_kw)
+    lo = np.where(chargers.bidirectional, -np.minimum(give_kw, spare_kw), 0.0)
     return np.where(occupied, lo, 0.0), np.where(occupied, hi, 0.0)
 
 
 def recovery_kwh_per_slot(
-    departure_floor_kwh: np.ndarray, battery_kwh: np.ndarray, chargers: ChargerArrays, battery: Battery
+    departure_floor_kwh: np.ndarray, battery_kwh: np.ndarray, chargers: ChargerArrays, battery: Battery,
+    ev_max_kw: np.ndarray | None = None,
 ) -> np.ndarray:
     """Energy one slot of full-power charging surely adds below ``departure_floor_kwh`` [kWh].
 
@@ -64,7 +73,8 @@ def recovery_kwh_per_slot(
     safe_cap = np.where(battery_kwh > 0, battery_kwh, 1.0)
     floor_soc = np.clip(departure_floor_kwh / safe_cap, 0.0, 1.0)
     lowest = np.minimum(battery.charge_fraction(np.zeros_like(floor_soc)), battery.charge_fraction(floor_soc))
-    return chargers.max_kw * lowest * chargers.charge_efficiency * SLOT_H
+    rating_kw = chargers.max_kw if ev_max_kw is None else np.minimum(chargers.max_kw, ev_max_kw)
+    return rating_kw * lowest * chargers.charge_efficiency * SLOT_H
 
 
 def payback_min_kw(
@@ -74,6 +84,7 @@ def payback_min_kw(
     battery_kwh: np.ndarray,
     chargers: ChargerArrays,
     battery: Battery,
+    ev_max_kw: np.ndarray | None = None,
 ) -> np.ndarray:
     """The lowest set-point that still lets each EV leave with ``departure_floor_kwh`` [kW].
 
@@ -84,7 +95,7 @@ def payback_min_kw(
     """
     after = np.maximum(slots_left - 1, 0)
     need = departure_floor_kwh - after * recovery_kwh_per_slot(departure_floor_kwh, battery_kwh, chargers,
-                                                                battery)
+                                                                battery, ev_max_kw)
     gap = need - energy_kwh
     return np.where(
         gap > 0,
@@ -157,6 +168,8 @@ def enforce(
     departure_floor_kwh: np.ndarray | None = None,
     slots_left: np.ndarray | None = None,
     site_limit_kw: float | None = None,
+    ev_max_kw: np.ndarray | None = None,
+    ev_discharge_max_kw: np.ndarray | None = None,
 ) -> np.ndarray:
     """The set-points the hardware actually delivers for a policy's request [kW].
 
@@ -167,12 +180,15 @@ def enforce(
     are given); charging below a charger's ``min_charge_kw`` delivers nothing,
     unless the payback forces it (then the minimum is delivered); then
     :func:`limit_import` (the site's connection, ``site_limit_kw``: it only lowers
-    charging) and :func:`limit_export` (it only lowers discharge) apply.
+    charging) and :func:`limit_export` (it only lowers discharge) apply. ``ev_max_kw`` and
+    ``ev_discharge_max_kw``: the connected cars' own limits (:func:`power_bounds_kw`).
     """
-    lo, hi = power_bounds_kw(energy_kwh, battery_kwh, floor_kwh, occupied, chargers, battery)
+    lo, hi = power_bounds_kw(energy_kwh, battery_kwh, floor_kwh, occupied, chargers, battery,
+                             ev_max_kw, ev_discharge_max_kw)
     forced = np.zeros(lo.shape, dtype=bool)
     if departure_floor_kwh is not None and slots_left is not None:
-        need = payback_min_kw(energy_kwh, departure_floor_kwh, slots_left, battery_kwh, chargers, battery)
+        need = payback_min_kw(energy_kwh, departure_floor_kwh, slots_left, battery_kwh, chargers, battery,
+                              ev_max_kw)
         need = np.where(occupied & (departure_floor_kwh > 0), need, -np.inf)
         lo = np.maximum(lo, np.minimum(need, hi))
         forced = lo > 0
