@@ -77,3 +77,46 @@ def test_a_slow_car_needs_more_slots_to_be_paid_back():
     fast = physics.payback_min_kw(*args)
     slow = physics.payback_min_kw(*args, ev_max_kw=np.array([4.0, np.inf]))
     assert slow[0] > fast[0] > 0  # 20 kWh in 3 slots: a 4 kW car must start at once and harder
+
+
+def _service(tmp_path):
+    pytest.importorskip("fastapi", reason="the service needs the [serve] extra")
+    from v2b.service.db import Database
+    from v2b.service.live import LiveSite, ServiceConfig
+
+    config = ServiceConfig(days=1, clock="manual", menu_deadline_s=None, options={"load_info": "paper"})
+    return LiveSite(config, Database(f"sqlite:///{tmp_path}/s.db"))
+
+
+def test_the_service_takes_a_cars_limits_and_keeps_them_across_a_restart(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service_support import OPERATOR, OPERATOR_TOKEN
+    from v2b.service.app import create_app
+
+    live = _service(tmp_path)
+    with TestClient(create_app(live, OPERATOR_TOKEN)) as client:
+        client.post("/api/clock/step", json={"slots": 32}, headers=OPERATOR)
+        departure = live.clock.slot_start(live.sim.slot + 32).isoformat()
+        body = {"charger_id": "B01", "battery_kwh": 60, "arrival_soc_pct": 20, "requested_soc_pct": 90,
+                "departure": departure, "max_charge_kw": 3.5, "v2b_allowed": False}
+        r = client.post("/api/arrivals", json=body)
+        assert r.status_code == 201, r.text
+        answer = r.json()
+        client.post(f"/api/sessions/{answer['session_id']}/choice", json={"option_id": "as-requested"},
+                    headers={"Authorization": f"Bearer {answer['driver_token']}"})
+        client.post("/api/clock/step", json={"slots": 20}, headers=OPERATOR)
+        b01 = live.charger_index["B01"]
+        power = live.sim.trace.power_kw[33:live.sim.slot, b01]
+        assert power.max() == pytest.approx(3.5) and power.min() >= -1e-9
+        for field, value in (("max_charge_kw", 0), ("max_discharge_kw", -1), ("max_charge_kw", "fast"),
+                             ("v2b_allowed", "maybe")):
+            bad = {**body, "charger_id": "B02", field: value}
+            r = client.post("/api/arrivals", json=bad)
+            assert r.status_code == 422 and field in r.text, (field, r.text)
+    from v2b.service.live import LiveSite
+
+    rebuilt = LiveSite(live.config, live.db)
+    assert rebuilt.replay_mismatches == 0
+    done = live.sim.slot
+    np.testing.assert_array_equal(rebuilt.sim.trace.power_kw[:done], live.sim.trace.power_kw[:done])

@@ -47,6 +47,13 @@ class ArrivalIn(BaseModel):
     requested_soc_pct: Decimal = Field(ge=0, le=100, allow_inf_nan=False,
                                        description="SoC wanted at departure [%].")
     departure: AwareDatetime = Field(description="When the driver wants to leave (ISO 8601 with offset).")
+    max_charge_kw: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False,
+                                        description="The car's own charging limit [kW] (default: the "
+                                                    "charger's).")
+    max_discharge_kw: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False,
+                                           description="The car's own discharge limit [kW] (default: "
+                                                       "the charger's).")
+    v2b_allowed: bool = Field(default=True, description="Whether the car may give energy back (V2B).")
     request_id: str | None = Field(default=None, min_length=1, max_length=200,
                                    description="Client-chosen id making a retried POST safe "
                                                "(alternative to the Idempotency-Key header).")
@@ -219,7 +226,7 @@ def create_app(live: LiveSite, operator_token: str, ticker: bool = True, demo: b
                                     "differ; give one of them, or the same value")
         key = idempotency_key if idempotency_key is not None else body.request_id
         req = ArrivalRequest(body.charger_id, body.battery_kwh, body.arrival_soc_pct, body.requested_soc_pct,
-                             body.departure)
+                             body.departure, body.max_charge_kw, body.max_discharge_kw, body.v2b_allowed)
         answer, new = await run_in_threadpool(live.arrive, req, key, received_s)
         if not new:
             response.headers["Idempotent-Replayed"] = "true"

@@ -121,6 +121,23 @@ class ArrivalRequest:
     arrival_soc_pct: Decimal
     requested_soc_pct: Decimal
     departure: dt.datetime
+    #: the car's own limits (``docs/model.md``, "Vehicle limits"); ``None``: the charger's
+    max_charge_kw: float | None = None
+    max_discharge_kw: float | None = None
+    v2b_allowed: bool = True
+
+    @property
+    def vehicle_limits(self) -> dict[str, Any]:
+        """The car's limits as given (only those given: a request without them hashes and
+        stores as before they existed)."""
+        out: dict[str, Any] = {}
+        if self.max_charge_kw is not None:
+            out["max_charge_kw"] = float(self.max_charge_kw)
+        if self.max_discharge_kw is not None:
+            out["max_discharge_kw"] = float(self.max_discharge_kw)
+        if not self.v2b_allowed:
+            out["v2b_allowed"] = False
+        return out
 
     @property
     def soc_arrival(self) -> float:
@@ -134,7 +151,7 @@ class ArrivalRequest:
         body = {"charger_id": self.charger_id, "battery_kwh": self.battery_kwh,
                 "arrival_soc_pct": str(self.arrival_soc_pct),
                 "requested_soc_pct": str(self.requested_soc_pct),
-                "departure": self.departure.astimezone(dt.UTC).isoformat()}
+                "departure": self.departure.astimezone(dt.UTC).isoformat(), **self.vehicle_limits}
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -288,7 +305,9 @@ class LiveSite:
         """Price an offer. Live, ``respond_by_s`` is its deadline; on replay, an offer recorded as
         past its deadline gets the fallback menu again (after the same random draws)."""
         s = Session(session_id, int(p["arrival_slot"]), int(p["departure_slot"]), float(p["battery_kwh"]),
-                    float(p["soc_arrival"]), float(p["soc_requested"]))
+                    float(p["soc_arrival"]), float(p["soc_requested"]),
+                    max_charge_kw=p.get("max_charge_kw"), max_discharge_kw=p.get("max_discharge_kw"),
+                    v2b_allowed=bool(p.get("v2b_allowed", True)))
         if p.get("menu_fallback") == "deadline":
             respond_by_s = -math.inf
         pending = self.sim.offer(s, int(p["charger_index"]), respond_by_s)
@@ -644,7 +663,7 @@ class LiveSite:
             payload = {"charger_index": charger, "arrival_slot": session.arrival_slot,
                        "departure_slot": session.departure_slot, "battery_kwh": session.battery_kwh,
                        "soc_arrival": session.soc_arrival, "soc_requested": session.soc_requested,
-                       "expires_at": iso(expires)}
+                       "expires_at": iso(expires), **req.vehicle_limits}
             menu = self._apply_offer(session.session_id, payload, respond_by)
             fallback = self.pending[session.session_id].menu.fallback
             if fallback is not None:
@@ -688,7 +707,7 @@ class LiveSite:
             raise ServiceError(422, f"departure {iso(departure)} is before the next charging slot starts "
                                     f"at {iso(next_decision)}; nothing could be charged")
         session = Session(uuid.uuid4().hex, sim.slot, self.clock.slot_ending_by(departure), req.battery_kwh,
-                          req.soc_arrival, req.soc_requested)
+                          req.soc_arrival, req.soc_requested, **req.vehicle_limits)
         if sim.request_for(session, charger) is None:
             raise ServiceError(409, f"charger {req.charger_id} is in use; choose a free charger")
         return session, charger
