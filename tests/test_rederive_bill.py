@@ -96,3 +96,31 @@ def test_summary_rederived_from_csvs(tmp_path, seed):
     assert (tmp_path / "power.png").stat().st_size > 10_000
     chargers = read_csv(tmp_path / "chargers.csv")
     assert [c["min_kw"] for c in chargers] == ["-10.0", "0.0"]
+
+
+def test_a_price_series_is_billed_at_its_own_prices(tmp_path):
+    """A real-time price series, end to end: the energy cost re-derived from the series file as
+    written here, not from the run's own price column."""
+    from v2b.site import site_from_dict
+
+    rng = np.random.default_rng(5)
+    episode = random_episode(rng)
+    hourly = rng.uniform(-0.02, 0.6, size=(episode.days, 24)).round(4)  # a negative hour included
+    hourly[0, 3] = -0.02
+    rows = [f"{d.isoformat()}T{h:02d}:00:00,{hourly[k, h]}"
+            for k, d in enumerate(episode.dates) for h in range(24)]
+    (tmp_path / "prices.csv").write_text("time,price_per_kwh\n" + "\n".join(rows) + "\n")
+    data = tiny_site(flat_curve=False).model_dump(exclude={"base_dir"})
+    data["tariff"] = {"demand_charge_usd_per_kw": 10.0, "price_series": str(tmp_path / "prices.csv")}
+    site = site_from_dict(data)
+    out = tmp_path / "run"
+    out.mkdir()
+    write_run(simulate(site, episode, ChargeAndDischarge(), seed=5), out)
+    summary = json.loads((out / "summary.json").read_text())
+    slots = read_csv(out / "slots.csv")
+    own = [hourly[int(r["slot"]) // 96, int(r["slot"]) % 96 // 4] for r in slots]
+    assert [float(r["price_per_kwh"]) for r in slots] == pytest.approx(own)
+    energy = sum(p * max(float(r["total_kw"]), 0.0) * 0.25 for p, r in zip(own, slots, strict=True))
+    assert summary["energy_cost_usd"] == pytest.approx(energy, rel=1e-9)
+    for key, value in rederive(out).items():
+        assert summary[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key

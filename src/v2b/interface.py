@@ -42,6 +42,8 @@ class Observation:
     protections"; else 0). ``ev_max_kw`` and ``ev_discharge_max_kw`` are the connected
     cars' own limits per charger (inf where the car has none, or the charger is free; an
     empty array: no car limits known), :func:`vehicle_limits_kw` reads them.
+    ``price_today_per_kwh`` is today's energy price per slot (the tariff's, known a day
+    ahead; empty: the site's daily table).
     """
 
     slot: int
@@ -65,6 +67,7 @@ class Observation:
     load_past_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ev_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ev_discharge_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    price_today_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def vehicle_limits_kw(obs: Observation) -> tuple[np.ndarray, np.ndarray]:

@@ -92,6 +92,34 @@ class EnergyPeriod(_Model):
     start: str = Field(pattern=r"^\d{2}:\d{2}$")
     end: str = Field(pattern=r"^\d{2}:\d{2}$")
     price_per_kwh: float = Field(ge=-10, le=10)
+    #: which days the period applies on (``docs/model.md``, "Tariff")
+    days: Literal["all", "weekdays", "weekends"] = "all"
+    #: the months it applies in (1-12; empty: every month), for seasonal tariffs
+    months: tuple[int, ...] = ()
+
+    @field_validator("months")
+    @classmethod
+    def _real_months(cls, months: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [m for m in months if not 1 <= m <= 12]
+        if bad:
+            raise ValueError(f"months {bad} are not months 1-12")
+        return months
+
+    @model_serializer(mode="wrap")
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)  # a site without day types or seasons keeps its JSON (and keys)
+        if isinstance(data, dict):
+            if data.get("days") == "all":
+                del data["days"]
+            if data.get("months") in ((), []):
+                del data["months"]
+        return data
+
+    def applies(self, weekday: int, month: int) -> bool:
+        """Whether the period prices a day of ``weekday`` (0 = Monday) in ``month``."""
+        weekend = weekday >= 5
+        day_ok = self.days == "all" or (self.days == "weekends") == weekend
+        return day_ok and (not self.months or month in self.months)
 
     @field_validator("start", "end")
     @classmethod
@@ -114,35 +142,78 @@ class EnergyPeriod(_Model):
 
 
 class Tariff(_Model):
-    """Utility tariff: TOU energy prices and a monthly demand charge."""
+    """Utility tariff: energy prices and a monthly demand charge.
+
+    Energy prices come from time-of-use ``energy`` periods (each may apply on weekdays or
+    weekends only, and in some months only: seasons) or from ``price_series``, a CSV of
+    local times and prices (a day-ahead or real-time series; ``v2b.tariff``). For every day
+    type and month the periods must cover the day exactly once.
+    """
 
     demand_charge_usd_per_kw: float = Field(ge=0, le=1000)
-    energy: tuple[EnergyPeriod, ...] = Field(min_length=1)
+    energy: tuple[EnergyPeriod, ...] = ()
+    price_series: str | None = Field(default=None, min_length=1)
+
+    @model_serializer(mode="wrap")
+    def _without_absent_series(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("price_series", 0) is None:
+            del data["price_series"]
+        return data
 
     @model_validator(mode="after")
     def _periods_cover_day(self) -> Tariff:
-        covered = np.zeros(SLOTS_PER_DAY, dtype=int)
-        for period in self.energy:
-            covered[period.slots()] += 1
-        if (covered == 0).any():
-            first = int(np.flatnonzero(covered == 0)[0])
-            raise ValueError(
-                f"energy periods leave {first * 15 // 60:02d}:{first * 15 % 60:02d} without a price;"
-                " periods must cover 00:00-24:00"
-            )
-        if (covered > 1).any():
-            first = int(np.flatnonzero(covered > 1)[0])
-            raise ValueError(
-                f"energy periods overlap at {first * 15 // 60:02d}:{first * 15 % 60:02d}"
-            )
+        if self.price_series is not None:
+            if self.energy:
+                raise ValueError("give either energy periods or price_series, not both")
+            return self
+        if not self.energy:
+            raise ValueError("energy periods are missing (or give price_series)")
+        for weekday, month in _DAY_KINDS:
+            covered = np.zeros(SLOTS_PER_DAY, dtype=int)
+            for period in self.energy:
+                if period.applies(weekday, month):
+                    covered[period.slots()] += 1
+            where = "" if self.uniform else f" on {_DAY_NAMES[weekday >= 5]} in month {month}"
+            if (covered == 0).any():
+                first = int(np.flatnonzero(covered == 0)[0])
+                raise ValueError(
+                    f"energy periods leave {first * 15 // 60:02d}:{first * 15 % 60:02d}{where} without a "
+                    "price; periods must cover 00:00-24:00"
+                )
+            if (covered > 1).any():
+                first = int(np.flatnonzero(covered > 1)[0])
+                raise ValueError(
+                    f"energy periods overlap at {first * 15 // 60:02d}:{first * 15 % 60:02d}{where}"
+                )
         return self
 
-    def price_per_kwh_by_slot(self) -> np.ndarray:
-        """Energy price of each slot of a day [$/kWh], shape (96,)."""
+    @property
+    def uniform(self) -> bool:
+        """The same prices every day (no day types, seasons or series)."""
+        return self.price_series is None and all(p.days == "all" and not p.months for p in self.energy)
+
+    def day_price_per_kwh(self, weekday: int, month: int) -> np.ndarray:
+        """Energy price of each slot of a day of ``weekday`` in ``month`` [$/kWh], shape (96,)."""
+        if self.price_series is not None:
+            raise ValueError("a price series has no daily table; use v2b.tariff.episode_prices_per_kwh")
         prices = np.empty(SLOTS_PER_DAY)
         for period in self.energy:
-            prices[period.slots()] = period.price_per_kwh
+            if period.applies(weekday, month):
+                prices[period.slots()] = period.price_per_kwh
         return prices
+
+    def price_per_kwh_by_slot(self) -> np.ndarray:
+        """Energy price of each slot of every day [$/kWh], shape (96,); only for a
+        :attr:`uniform` tariff (others: :func:`v2b.tariff.episode_prices_per_kwh`)."""
+        if not self.uniform:
+            raise ValueError("this tariff's prices depend on the day; ask for a date's prices")
+        return self.day_price_per_kwh(0, 1)
+
+
+#: Every (weekday, month) kind of day a tariff must price: a weekday and a Saturday per month.
+_DAY_KINDS = tuple((weekday, month) for month in range(1, 13) for weekday in (0, 5))
+_DAY_NAMES = ("weekdays", "weekends")
 
 
 class Penalties(_Model):

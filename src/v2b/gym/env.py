@@ -25,6 +25,7 @@ from v2b.scenarios import site_scenarios
 from v2b.sim.billing import energy_cost_usd
 from v2b.sim.engine import SimResult, Simulator, load_info_mode
 from v2b.site import Site, load_site
+from v2b.tariff import price_bounds_per_kwh
 from v2b.timegrid import SLOT_H, SLOTS_PER_DAY
 
 #: Upper bound of ``slots_left``: a billing month has at most 31 days.
@@ -163,13 +164,12 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.futures = site_scenarios(self.site, self.skip_invalid).future_sampler()
         self.chargers = self.site.charger_arrays
         n = len(self.chargers)
-        self.daily_price = np.asarray(self.site.tariff.price_per_kwh_by_slot(), dtype=float)
         self.demand_charge_usd_per_kw = float(self.site.tariff.demand_charge_usd_per_kw)
         self.action_space = spaces.Box(
             low=self.chargers.min_kw.astype(np.float64), high=self.chargers.max_kw.astype(np.float64),
             shape=(n,), dtype=np.float64,
         )
-        self.observation_space = _observation_space(n, self.daily_price)
+        self.observation_space = _observation_space(n, price_bounds_per_kwh(self.site.tariff))
         self._agent = AgentSetpoints(n, self.negotiator)
         self._sim: Simulator | None = None
         self._pending_usd = dict.fromkeys(COST_PARTS, 0.0)
@@ -340,13 +340,21 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
             "slots_left": np.array([slots_left], dtype=f32),
             "load_kw": window.astype(f32),
             "peak_so_far_kw": np.array([sim.peak_kw], dtype=f32),
-            "price_per_kwh": np.roll(self.daily_price, -slot_of_day).astype(f32),
+            "price_per_kwh": self._prices_ahead(self.episode.n_slots - slots_left).astype(f32),
             "occupied": occupied.astype(np.int8),
             "soc": np.where(occupied, np.clip(energy / safe, 0.0, 1.0), 0.0).astype(f32),
             "energy_needed_kwh": np.where(occupied, np.maximum(target - energy, 0.0), 0.0).astype(f32),
             "slots_to_departure": np.asarray(to_departure, dtype=f32),
             "battery_kwh": np.where(occupied, battery, 0.0).astype(f32),
         }
+
+    def _prices_ahead(self, slot: int) -> np.ndarray:
+        """The energy price of the 96 slots from ``slot`` on; past the episode's end, the same
+        time of its last day [$/kWh]."""
+        prices = self._sim.trace.price_per_kwh if self._sim is not None else np.zeros(0)
+        idx = min(slot, prices.size - 1) + np.arange(SLOTS_PER_DAY)
+        idx = np.where(idx >= prices.size, idx - SLOTS_PER_DAY, idx)
+        return prices[idx]
 
     def _info(self, slot: int, slots: int, cost: dict[str, float] | None) -> dict[str, Any]:
         info: dict[str, Any] = {"slot": int(slot), "slots": int(slots)}
@@ -355,9 +363,9 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         return info
 
 
-def _observation_space(n: int, daily_price: np.ndarray) -> spaces.Dict:
+def _observation_space(n: int, prices: tuple[float, float]) -> spaces.Dict:
     f32, inf = np.float32, np.inf
-    price_low, price_high = min(0.0, float(daily_price.min())), float(daily_price.max())
+    price_low, price_high = min(0.0, prices[0]), prices[1]
     return spaces.Dict(
         {
             "slot_of_day": spaces.Discrete(SLOTS_PER_DAY),

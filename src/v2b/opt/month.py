@@ -17,6 +17,7 @@ from v2b.opt.problem import ChargingProblem, split_uncontrolled
 from v2b.opt.units import Units
 from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.site import Site
+from v2b.tariff import episode_prices_per_kwh
 from v2b.timegrid import clip_departure_slot
 
 
@@ -84,7 +85,7 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         grid=TimeGrid(np.ones(episode.n_slots, dtype=int)),
         units=units,
         load_kw=load,
-        price_per_kwh=np.tile(site.tariff.price_per_kwh_by_slot(), episode.days),
+        price_per_kwh=episode_prices_per_kwh(site, episode.dates),
         scenario_weight=np.ones(1),
         peak_floor_kw=peak_lower_bound_kw(units, load[0]),
         demand_charge_usd_per_kw=site.tariff.demand_charge_usd_per_kw,

@@ -200,7 +200,8 @@ def problem_from_observation(
         future = future.select(~summed)
     units = Units.concat([connected_units(obs, chargers, copies, horizon), future])
     units, loads = split_uncontrolled(units, loads, chargers.controllable, site)
-    price_day = site.tariff.price_per_kwh_by_slot()
+    known = obs.price_today_per_kwh.size == SLOTS_PER_DAY
+    price_day = obs.price_today_per_kwh if known else site.tariff.price_per_kwh_by_slot()
     return ChargingProblem(
         grid=grid,
         units=units,

@@ -41,6 +41,7 @@ from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
+from v2b.tariff import episode_prices_per_kwh
 from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
 from v2b.users.choice import Choice, Chooser
 from v2b.users.drivers import driver_rng
@@ -197,7 +198,7 @@ class Simulator:
             dates=episode.dates,
             chargers=site.charger_list,
             building_kw=episode.load_kw.astype(float).copy(),
-            price_per_kwh=np.tile(site.tariff.price_per_kwh_by_slot(), episode.days),
+            price_per_kwh=episode_prices_per_kwh(site, episode.dates),
             power_kw=np.zeros((episode.n_slots, n)),
             session_index=np.full((episode.n_slots, n), -1),
         )
@@ -241,6 +242,7 @@ class Simulator:
             last_load_kw=float(self.trace.building_kw[last]) if last >= 0 else float("nan"),
             weekday=self.episode.dates[t // SLOTS_PER_DAY].weekday(),
             load_past_kw=self._past_view(day_start),
+            price_today_per_kwh=self.trace.price_per_kwh[day_start : day_start + SLOTS_PER_DAY].copy(),
             ev_max_kw=p.ev_max_kw.copy(),
             ev_discharge_max_kw=p.ev_discharge_max_kw.copy(),
         )
