@@ -124,3 +124,29 @@ def test_a_price_series_is_billed_at_its_own_prices(tmp_path):
     assert summary["energy_cost_usd"] == pytest.approx(energy, rel=1e-9)
     for key, value in rederive(out).items():
         assert summary[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
+
+
+def test_an_on_peak_demand_charge_is_billed_on_the_windows_own_peak(tmp_path):
+    """A monthly demand charge plus an on-peak one (weekdays 12:00-18:00), end to end: the
+    demand charge re-derived from slots.csv with the window worked out here."""
+    from v2b.site import site_from_dict
+
+    episode = random_episode(np.random.default_rng(9))
+    data = tiny_site(flat_curve=False).model_dump(exclude={"base_dir"})
+    data["tariff"]["demand_charges"] = [{"name": "on-peak", "start": "12:00", "end": "18:00",
+                                         "days": "weekdays", "usd_per_kw": 7.5}]
+    site = site_from_dict(data)
+    out = tmp_path / "run"
+    out.mkdir()
+    write_run(simulate(site, episode, ChargeAndDischarge(), seed=9), out)
+    summary = json.loads((out / "summary.json").read_text())
+    slots = read_csv(out / "slots.csv")
+    total = np.array([float(r["total_kw"]) for r in slots])
+    slot_of_day = np.array([int(r["slot"]) % 96 for r in slots])
+    weekday = np.array([episode.dates[int(r["slot"]) // 96].weekday() < 5 for r in slots])
+    inside = weekday & (slot_of_day >= 48) & (slot_of_day < 72)
+    on_peak = 7.5 * total[inside].max()
+    assert summary["window_demand_charges_usd"] == {"on-peak": pytest.approx(on_peak)}
+    assert summary["demand_charge_usd"] == pytest.approx(10.0 * total.max() + on_peak)
+    derived = rederive(out)
+    assert summary["building_cost_usd"] == pytest.approx(derived["building_cost_usd"] + on_peak, rel=1e-9)

@@ -132,3 +132,78 @@ def test_controllers_plan_on_the_days_prices():
     assert friday[8] == 0.30 and friday[0] == 0.10  # 12:00 and 10:00 of a summer weekday
     assert (saturday == 0.08).all()
     assert sim.trace.price_per_kwh[48] == 0.30 and (sim.trace.price_per_kwh[SLOTS_PER_DAY:] == 0.08).all()
+
+
+ON_PEAK = {**SEASONAL, "demand_charges": [
+    {"name": "summer-on-peak", "start": "12:00", "end": "18:00", "days": "weekdays", "months": [6, 7, 8, 9],
+     "usd_per_kw": 15.0}]}
+
+
+def _summer_days(site_tariff: dict, policy: str, load=None):
+    from test_mpc import RandomSampler
+    from v2b.control.registry import make_policy
+    from v2b.episode import Episode, Session
+    from v2b.sim import simulate
+
+    site = _site(site_tariff)
+    dates = (dt.date(2023, 7, 14), dt.date(2023, 7, 15), dt.date(2023, 7, 17))  # Fri, Sat, Mon
+    if load is None:
+        load = np.full(3 * SLOTS_PER_DAY, 20.0)
+        load[SLOTS_PER_DAY + 50] = 60.0  # Saturday's building peak: outside the window
+    sessions = tuple(Session(f"s{d}", d * 96 + 44, d * 96 + 76, 60.0, 0.2, 0.8) for d in (0, 1, 2))
+    ep = Episode("tiny", "test", 0, dates, np.asarray(load, float), sessions)
+    return simulate(site, ep, make_policy(policy), seed=3, futures=RandomSampler(),
+                    policy_options={"scenarios": 4, "month_peak": "none", "load_info": "paper"})
+
+
+def test_a_windowed_demand_charge_bills_the_peak_inside_its_window():
+    result = _summer_days(ON_PEAK, "uncontrolled")
+    total = result.trace.total_kw
+    inside = np.zeros(total.size, dtype=bool)
+    inside[[*range(48, 72), *range(2 * 96 + 48, 2 * 96 + 72)]] = True  # Fri and Mon 12:00-18:00
+    s = result.summary
+    assert s["window_demand_charges_usd"]["summer-on-peak"] == pytest.approx(15.0 * total[inside].max())
+    assert s["demand_charge_usd"] == pytest.approx(10.0 * total.max() + 15.0 * total[inside].max())
+    assert total.max() == pytest.approx(60.0 + total[96 + 50] - 60.0)  # the all-hours peak is Saturday's
+
+
+@pytest.mark.parametrize("policy", ["smart", "oracle"])
+def test_the_controllers_keep_charging_out_of_a_dear_window(policy):
+    with_window = _summer_days(ON_PEAK, policy)
+    without = _summer_days(SEASONAL, policy)
+    inside = np.r_[48:72, 2 * 96 + 48 : 2 * 96 + 72]
+    ev = with_window.trace.power_kw.sum(axis=1)
+    assert ev[inside].max() <= without.trace.power_kw.sum(axis=1)[inside].max() + 1e-6
+    # the site's peak inside the window: what the new charge bills
+    assert with_window.trace.total_kw[inside].max() <= without.trace.total_kw[inside].max() + 1e-6
+    assert with_window.summary["window_demand_charges_usd"]["summer-on-peak"] == pytest.approx(
+        15.0 * with_window.trace.total_kw[inside].max())
+
+
+def test_the_oracle_bill_is_its_lp_optimum_with_a_window():
+    # the window's charge is in the month LP: its plan's cost is the bill, window included
+    result = _summer_days(ON_PEAK, "oracle")
+    s = result.summary
+    assert s["window_demand_charges_usd"]["summer-on-peak"] > 0
+    assert s["building_cost_usd"] == pytest.approx(s["oracle_objective_usd"], rel=1e-7)
+
+
+def test_a_window_charge_moves_charging_out_of_the_window():
+    # flat energy prices and a building spike at 02:00 that sets the all-hours peak: only the
+    # window's charge tells the oracle when to charge; a car there 11:00-19:00 asking 36 kWh
+    flat = {"demand_charge_usd_per_kw": 10.0,
+            "energy": [{"name": "flat", "start": "00:00", "end": "24:00", "price_per_kwh": 0.1}]}
+    load = np.full(3 * SLOTS_PER_DAY, 20.0)
+    load[[8, 96 + 8, 2 * 96 + 8]] = 60.0
+    with_window = _summer_days({**flat, "demand_charges": ON_PEAK["demand_charges"]}, "oracle", load)
+    friday = with_window.trace.total_kw[:96]
+    # 20 kWh fit outside the window (11:00-12:00, 18:00-19:00 at 10 kW), 16 must go inside,
+    # spread evenly over its 24 slots: 20 + 16 / 6 kW at most
+    assert friday[48:72].max() <= 20.0 + 16.0 / 6.0 + 1e-6
+    assert with_window.trace.power_kw[:96].sum(axis=1)[[44, 45, 46, 47, 72, 73, 74, 75]].min() > 9.0
+
+
+def test_a_demand_charge_name_is_used_once():
+    charges = [dict(ON_PEAK["demand_charges"][0]), dict(ON_PEAK["demand_charges"][0])]
+    with pytest.raises(SiteError, match="used twice"):
+        _site({**SEASONAL, "demand_charges": charges})

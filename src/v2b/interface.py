@@ -43,7 +43,9 @@ class Observation:
     cars' own limits per charger (inf where the car has none, or the charger is free; an
     empty array: no car limits known), :func:`vehicle_limits_kw` reads them.
     ``price_today_per_kwh`` is today's energy price per slot (the tariff's, known a day
-    ahead; empty: the site's daily table).
+    ahead; empty: the site's daily table). ``windows_today`` (one row of 96 per windowed
+    demand charge of the tariff: which of today's slots it covers) and
+    ``window_peaks_so_far_kw`` (the month's peak inside each so far) describe those charges.
     """
 
     slot: int
@@ -68,6 +70,8 @@ class Observation:
     ev_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ev_discharge_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     price_today_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    window_peaks_so_far_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    windows_today: np.ndarray = field(default_factory=lambda: np.zeros((0, 96), dtype=bool))
 
 
 def vehicle_limits_kw(obs: Observation) -> tuple[np.ndarray, np.ndarray]:

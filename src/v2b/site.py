@@ -80,22 +80,34 @@ class ChargerGroup(_Model):
         return self
 
 
-class EnergyPeriod(_Model):
-    """A time-of-use period ``[start, end)`` in local clock time; may wrap midnight.
+class ClockWindow(_Model):
+    """A daily window ``[start, end)`` in local clock time (may wrap midnight), optionally on
+    weekdays or weekends only and in some months only.
 
     Times are ``HH:MM`` on the 15-minute slot grid (``docs/model.md``, "Time and
-    episodes"): a period starting at 06:07 could only be billed from 06:00 or 06:15,
+    episodes"): a window starting at 06:07 could only be billed from 06:00 or 06:15,
     so it is refused rather than shown one way and billed another.
     """
 
-    name: str
     start: str = Field(pattern=r"^\d{2}:\d{2}$")
     end: str = Field(pattern=r"^\d{2}:\d{2}$")
-    price_per_kwh: float = Field(ge=-10, le=10)
-    #: which days the period applies on (``docs/model.md``, "Tariff")
+    #: which days the window applies on (``docs/model.md``, "Tariff")
     days: Literal["all", "weekdays", "weekends"] = "all"
     #: the months it applies in (1-12; empty: every month), for seasonal tariffs
     months: tuple[int, ...] = ()
+
+    @field_validator("start", "end")
+    @classmethod
+    def _on_slot_grid(cls, text: str) -> str:
+        hours, minutes = (int(part) for part in text.split(":"))
+        if minutes >= 60 or hours * 60 + minutes > 24 * 60:
+            raise ValueError(f"{text} is not a time of day between 00:00 and 24:00")
+        if minutes % SLOT_MINUTES:
+            raise ValueError(
+                f"{text} is not on a {SLOT_MINUTES}-minute boundary (prices change only at "
+                f"slot starts: :00, :15, :30 or :45)"
+            )
+        return text
 
     @field_validator("months")
     @classmethod
@@ -113,32 +125,36 @@ class EnergyPeriod(_Model):
                 del data["days"]
             if data.get("months") in ((), []):
                 del data["months"]
+            if "name" in data:  # the name first, as before windows had a base class
+                data = {"name": data.pop("name"), **data}
         return data
-
-    def applies(self, weekday: int, month: int) -> bool:
-        """Whether the period prices a day of ``weekday`` (0 = Monday) in ``month``."""
-        weekend = weekday >= 5
-        day_ok = self.days == "all" or (self.days == "weekends") == weekend
-        return day_ok and (not self.months or month in self.months)
-
-    @field_validator("start", "end")
-    @classmethod
-    def _on_slot_grid(cls, text: str) -> str:
-        hours, minutes = (int(part) for part in text.split(":"))
-        if minutes >= 60 or hours * 60 + minutes > 24 * 60:
-            raise ValueError(f"{text} is not a time of day between 00:00 and 24:00")
-        if minutes % SLOT_MINUTES:
-            raise ValueError(
-                f"{text} is not on a {SLOT_MINUTES}-minute boundary (prices change only at "
-                f"slot starts: :00, :15, :30 or :45)"
-            )
-        return text
 
     def slots(self) -> np.ndarray:
         first, last = clock_to_slot(self.start), clock_to_slot(self.end)
         if last > first:
             return np.arange(first, last)
         return np.concatenate([np.arange(first, SLOTS_PER_DAY), np.arange(0, last)])
+
+    def applies(self, weekday: int, month: int) -> bool:
+        """Whether the window applies on a day of ``weekday`` (0 = Monday) in ``month``."""
+        weekend = weekday >= 5
+        day_ok = self.days == "all" or (self.days == "weekends") == weekend
+        return day_ok and (not self.months or month in self.months)
+
+
+class EnergyPeriod(ClockWindow):
+    """A time-of-use period: the energy price inside its window."""
+
+    name: str
+    price_per_kwh: float = Field(ge=-10, le=10)
+
+
+class DemandCharge(ClockWindow):
+    """A demand charge on the month's highest 15-minute power inside its window (e.g. the
+    on-peak hours of summer weekdays), billed on top of the all-hours monthly charge."""
+
+    name: str = Field(min_length=1)
+    usd_per_kw: float = Field(ge=0, le=1000)
 
 
 class Tariff(_Model):
@@ -153,13 +169,27 @@ class Tariff(_Model):
     demand_charge_usd_per_kw: float = Field(ge=0, le=1000)
     energy: tuple[EnergyPeriod, ...] = ()
     price_series: str | None = Field(default=None, min_length=1)
+    #: charges on the month's peak inside a window, on top of ``demand_charge_usd_per_kw``
+    demand_charges: tuple[DemandCharge, ...] = ()
 
     @model_serializer(mode="wrap")
-    def _without_absent_series(self, handler: SerializerFunctionWrapHandler) -> dict:
+    def _without_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict:
         data = handler(self)
-        if isinstance(data, dict) and data.get("price_series", 0) is None:
-            del data["price_series"]
+        if isinstance(data, dict):
+            if data.get("price_series", 0) is None:
+                del data["price_series"]
+            if data.get("demand_charges") in ((), []):
+                del data["demand_charges"]
         return data
+
+    @field_validator("demand_charges")
+    @classmethod
+    def _distinct_names(cls, charges: tuple[DemandCharge, ...]) -> tuple[DemandCharge, ...]:
+        names = [c.name for c in charges]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"demand charge names {twice} are used twice")
+        return charges
 
     @model_validator(mode="after")
     def _periods_cover_day(self) -> Tariff:

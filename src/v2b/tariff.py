@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +37,34 @@ def episode_prices_per_kwh(site: Site, dates: Sequence[dt.date]) -> np.ndarray:
     else:
         days = [tariff.day_price_per_kwh(d.weekday(), d.month) for d in dates]
     return np.concatenate(days) if days else np.zeros(0)
+
+
+def episode_demand_windows(site: Site, dates: Sequence[dt.date]) -> list[DemandWindow]:
+    """The tariff's windowed demand charges on ``dates``: each with the slots it covers."""
+    out = []
+    for charge in site.tariff.demand_charges:
+        mask = np.zeros((len(dates), SLOTS_PER_DAY), dtype=bool)
+        for k, d in enumerate(dates):
+            if charge.applies(d.weekday(), d.month):
+                mask[k, charge.slots()] = True
+        out.append(DemandWindow(charge.name, charge.usd_per_kw, mask.reshape(-1)))
+    return out
+
+
+@dataclass(frozen=True)
+class DemandWindow:
+    """One windowed demand charge on an episode: ``usd_per_kw`` x the highest metered power
+    over the slots where ``mask`` is set."""
+
+    name: str
+    usd_per_kw: float
+    mask: np.ndarray
+
+
+def window_peaks_kw(total_kw: np.ndarray, windows: Sequence[DemandWindow]) -> np.ndarray:
+    """The highest power of ``total_kw`` (the first slots of the episode) inside each window [kW]."""
+    n = total_kw.size
+    return np.array([float(np.max(total_kw[w.mask[:n]], initial=0.0)) for w in windows])
 
 
 def price_bounds_per_kwh(tariff: Tariff) -> tuple[float, float]:

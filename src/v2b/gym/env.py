@@ -257,12 +257,14 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         """The current slot's set-points, physics and meter, then the next slot's departures and
         arrivals; the costs they incur are added to ``cost``."""
         t = sim.slot
-        peak_before = sim.peak_kw
+        peak_before, windows_before = sim.peak_kw, sim.window_peaks_kw.copy()
         sim.end_slot()
         trace = sim.trace
         total = trace.building_kw[t : t + 1] + trace.power_kw[t].sum()
         cost["energy_cost_usd"] += energy_cost_usd(total, trace.price_per_kwh[t : t + 1])
         cost["demand_charge_usd"] += self.demand_charge_usd_per_kw * (sim.peak_kw - peak_before)
+        rates = np.array([w.usd_per_kw for w in sim.demand_windows])
+        cost["demand_charge_usd"] += float(rates @ (sim.window_peaks_kw - windows_before))
         discharged_kwh = float(np.maximum(-trace.power_kw[t], 0.0).sum() * SLOT_H)
         cost["degradation_usd"] += self.site.penalties.degradation_usd_per_kwh * discharged_kwh
         if not sim.done:

@@ -174,6 +174,41 @@ def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | No
     return _block("site_limit", parts, np.full(int(need.sum()), -INF), room[need])
 
 
+def window_peaks(
+    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
+) -> tuple[RowBlock, np.ndarray, np.ndarray, np.ndarray]:
+    """The windowed demand charges: one peak ``P_kf`` per charge and scenario (columns from
+    ``first_col``, charge-major), ``P_kf >= load + sum(c - d)`` in every block the window
+    covers (the load at its highest in-window slot), ``P_kf >= floor_k``, cost
+    ``rate_k x weight_f``. Returns the rows and the columns' cost, lower and upper bounds."""
+    k, n = problem.window_usd_per_kw.size, problem.n_scenarios
+    cols = first_col + np.arange(k * n).reshape(k, n)
+    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
+    if problem.future_aggregate is not None:
+        ev_max = ev_max + problem.future_aggregate.power_kw
+    all_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    lower_rows: list[np.ndarray] = []
+    offset = 0
+    for w in range(k):
+        in_window = np.where(problem.window_slots[w][None, :], problem.load_kw, -INF)
+        load_max = problem.grid.block_max(in_window)
+        need = np.isfinite(load_max) & (load_max + ev_max > problem.window_floor_kw[w] + 1e-9)
+        row_id, parts = _ev_rows(problem, lay, need, -1.0)
+        s, _ = np.nonzero(need)
+        parts.append((row_id[need], cols[w, s], np.ones(s.size)))
+        parts += _aggregate_entries(row_id, need, alay, -1.0)
+        all_parts += [(r + offset, c, v) for r, c, v in parts]
+        lower_rows.append(load_max[need])
+        offset += int(need.sum())
+    if not all_parts:
+        none = np.zeros(0, dtype=int)
+        all_parts = [(none, none, np.zeros(0))]
+    lower = np.concatenate(lower_rows) if lower_rows else np.zeros(0)
+    rows = _block("window_peak", all_parts, lower, np.full(lower.size, INF))
+    cost = (problem.window_usd_per_kw[:, None] * problem.scenario_weight[None, :]).reshape(-1)
+    return rows, cost, np.repeat(problem.window_floor_kw, n), np.full(k * n, INF)
+
+
 def no_export(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
     """The site never exports: ``load + sum(c - d) >= 0``, where discharge could reach it."""
     load_min = problem.grid.block_min(problem.load_kw)

@@ -129,6 +129,12 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         cost = np.concatenate([cost, agg_cost])
         lower = np.concatenate([lower, alay.col_lower])
         upper = np.concatenate([upper, alay.col_upper])
+    if problem.window_usd_per_kw.size:
+        window_rows, w_cost, w_lower, w_upper = blocks.window_peaks(problem, lay, alay, cost.size)
+        cost = np.concatenate([cost, w_cost])
+        lower = np.concatenate([lower, w_lower])
+        upper = np.concatenate([upper, w_upper])
+        extra_rows = [*extra_rows, window_rows]
     rows = [
         blocks.energy_balance(problem, lay),
         blocks.charge_curve(problem, lay),

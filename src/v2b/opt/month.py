@@ -8,6 +8,8 @@ One scenario, the month's real load, one peak for the month.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from v2b.episode import Episode, Session
@@ -17,7 +19,7 @@ from v2b.opt.problem import ChargingProblem, split_uncontrolled
 from v2b.opt.units import Units
 from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.site import Site
-from v2b.tariff import episode_prices_per_kwh
+from v2b.tariff import episode_demand_windows, episode_prices_per_kwh
 from v2b.timegrid import clip_departure_slot
 
 
@@ -96,4 +98,9 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         n_chargers=len(chargers),
         site_limit_kw=site.connection_limit_kw,
     )
+    windows = episode_demand_windows(site, episode.dates)
+    if windows:
+        problem = dataclasses.replace(
+            problem, window_usd_per_kw=np.array([w.usd_per_kw for w in windows]),
+            window_slots=np.stack([w.mask for w in windows]), window_floor_kw=np.zeros(len(windows)))
     return problem, sessions

@@ -9,7 +9,7 @@ MPC builds one per decision from an observation and sampled futures
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,6 +58,9 @@ class ChargingProblem:
     site_limit_kw : float, optional
         The site's connection: metered power never above it where the load alone is
         below it; the EVs add nothing where the load alone is above it [kW].
+    window_usd_per_kw, window_slots, window_floor_kw : ndarray
+        The tariff's windowed demand charges: each one's rate [$/kW], the horizon slots it
+        covers (shape (k, horizon_slots)) and the peak already paid inside it [kW].
     scenario_sets : ndarray of bool, shape (n_sets, n_scenarios), optional
         ``units.scenario`` indexes these sets: a unit belongs to every scenario of
         its set. Default: one set per scenario (the identity). A connected EV
@@ -80,6 +83,9 @@ class ChargingProblem:
     scenario_sets: np.ndarray | None = None
     future_aggregate: AggregateFutures | None = None
     site_limit_kw: float | None = None
+    window_usd_per_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    window_slots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    window_floor_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_scenarios(self) -> int:
@@ -219,7 +225,23 @@ def problem_from_observation(
         scenario_sets=sets,
         future_aggregate=aggregate,
         site_limit_kw=site.connection_limit_kw,
+        **window_charges(site, obs, horizon),
     )
+
+
+def window_charges(site: Site, obs: Observation, horizon: int) -> dict[str, np.ndarray]:
+    """The windowed demand charges for a plan from ``obs`` to the end of its day."""
+    charges = site.tariff.demand_charges
+    if not charges:
+        return {}
+    today = obs.windows_today
+    if today.shape != (len(charges), SLOTS_PER_DAY):  # an observation that does not say: none are open
+        today = np.zeros((len(charges), SLOTS_PER_DAY), dtype=bool)
+    floors = obs.window_peaks_so_far_kw if obs.window_peaks_so_far_kw.size == len(charges) else np.zeros(
+        len(charges))
+    return {"window_usd_per_kw": np.array([c.usd_per_kw for c in charges]),
+            "window_slots": today[:, obs.slot_of_day : obs.slot_of_day + horizon],
+            "window_floor_kw": np.asarray(floors, dtype=float)}
 
 
 def scenario_bundles(

@@ -13,6 +13,7 @@ import numpy as np
 
 from v2b.sim.trace import Trace
 from v2b.site import Site
+from v2b.tariff import episode_demand_windows, window_peaks_kw
 from v2b.timegrid import SLOT_H
 
 
@@ -36,7 +37,10 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
     delivered_kwh = float(sum(s.delivered_kwh for s in served))
     payments_usd = float(sum(s.payment_usd for s in trace.sessions))
     energy = energy_cost_usd(total_kw, trace.price_per_kwh)
-    demand = demand_charge_usd(total_kw, site.tariff.demand_charge_usd_per_kw)
+    windows = episode_demand_windows(site, trace.dates)
+    window_usd = {w.name: w.usd_per_kw * peak for w, peak in zip(windows, window_peaks_kw(total_kw, windows),
+                                                                  strict=True)}
+    demand = demand_charge_usd(total_kw, site.tariff.demand_charge_usd_per_kw) + sum(window_usd.values())
     soc_penalty = site.penalties.soc_penalty_usd_per_kwh * unmet_kwh
     degradation = site.penalties.degradation_usd_per_kwh * discharged_kwh
     users = len(trace.sessions)
@@ -67,6 +71,7 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         "left_below_arrival": sum(1 for s in served if s.soc_departure < s.soc_arrival - 1e-9),
         "user_cost_usd_per_kwh": payments_usd / delivered_kwh if delivered_kwh > 0 else 0.0,
         **_limit_figures(trace, site.connection_limit_kw),
+        **({"window_demand_charges_usd": window_usd} if window_usd else {}),
     }
 
 
@@ -83,10 +88,13 @@ def _limit_figures(trace: Trace, limit_kw: float | None) -> dict[str, Any]:
     }
 
 
-def tariff_summary(site: Site) -> dict[str, float]:
-    return {
+def tariff_summary(site: Site) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "slot_hours": SLOT_H,
         "demand_charge_usd_per_kw": site.tariff.demand_charge_usd_per_kw,
         "soc_penalty_usd_per_kwh": site.penalties.soc_penalty_usd_per_kwh,
         "degradation_usd_per_kwh": site.penalties.degradation_usd_per_kwh,
     }
+    if site.tariff.demand_charges:
+        out["demand_charges"] = [c.model_dump() for c in site.tariff.demand_charges]
+    return out

@@ -41,7 +41,7 @@ from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
-from v2b.tariff import episode_prices_per_kwh
+from v2b.tariff import episode_demand_windows, episode_prices_per_kwh, window_peaks_kw
 from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
 from v2b.users.choice import Choice, Chooser
 from v2b.users.drivers import driver_rng
@@ -208,6 +208,9 @@ class Simulator:
         self._agreed: dict[int, Option] = {}
         self.offers: dict[int, PendingOffer] = {}
         self.peak_kw = 0.0
+        #: the tariff's windowed demand charges on this episode, and the peak inside each so far
+        self.demand_windows = episode_demand_windows(site, episode.dates)
+        self.window_peaks_kw = np.zeros(len(self.demand_windows))
         self.slot = 0
         self.decision_seconds: list[float] = []
 
@@ -243,9 +246,16 @@ class Simulator:
             weekday=self.episode.dates[t // SLOTS_PER_DAY].weekday(),
             load_past_kw=self._past_view(day_start),
             price_today_per_kwh=self.trace.price_per_kwh[day_start : day_start + SLOTS_PER_DAY].copy(),
+            window_peaks_so_far_kw=self.window_peaks_kw.copy(),
+            windows_today=self._windows_on(day_start),
             ev_max_kw=p.ev_max_kw.copy(),
             ev_discharge_max_kw=p.ev_discharge_max_kw.copy(),
         )
+
+    def _windows_on(self, day_start: int) -> np.ndarray:
+        """Which slots of the day starting at ``day_start`` each windowed demand charge covers."""
+        rows = [w.mask[day_start : day_start + SLOTS_PER_DAY] for w in self.demand_windows]
+        return np.array(rows, dtype=bool).reshape(len(rows), SLOTS_PER_DAY)
 
     def _past_view(self, day_start: int) -> np.ndarray:
         view = self.trace.building_kw[:day_start].view()
@@ -390,7 +400,11 @@ class Simulator:
             )
             self.trace.power_kw[t] = power
             self.trace.session_index[t] = p.record
-        self.peak_kw = max(self.peak_kw, float(self.trace.building_kw[t] + self.trace.power_kw[t].sum()))
+        total = float(self.trace.building_kw[t] + self.trace.power_kw[t].sum())
+        self.peak_kw = max(self.peak_kw, total)
+        for k, window in enumerate(self.demand_windows):
+            if window.mask[t]:
+                self.window_peaks_kw[k] = max(self.window_peaks_kw[k], total)
         self.slot += 1
 
     def depart(self, charger_index: int) -> SessionRecord:
@@ -425,6 +439,7 @@ class Simulator:
         self.trace.building_kw[slot] = float(load_kw)
         decided = self.trace.building_kw[: self.slot] + self.trace.power_kw[: self.slot].sum(axis=1)
         self.peak_kw = max(0.0, float(decided.max()))
+        self.window_peaks_kw = window_peaks_kw(decided, self.demand_windows)
 
     def step(self) -> None:
         """Simulate the current slot."""
