@@ -98,10 +98,21 @@ def test_summary_rederived_from_csvs(tmp_path, seed):
     assert [c["min_kw"] for c in chargers] == ["-10.0", "0.0"]
 
 
+def _run_with_tariff(tmp_path: Path, episode, tariff: dict, seed: int) -> tuple[dict, list[dict[str, str]]]:
+    """ChargeAndDischarge on the tiny site with ``tariff``; the summary and slots.csv."""
+    from v2b.site import site_from_dict
+
+    data = tiny_site(flat_curve=False).model_dump(exclude={"base_dir"})
+    data["tariff"] = tariff
+    out = tmp_path / "run"
+    out.mkdir()
+    write_run(simulate(site_from_dict(data), episode, ChargeAndDischarge(), seed=seed), out)
+    return json.loads((out / "summary.json").read_text()), read_csv(out / "slots.csv")
+
+
 def test_a_price_series_is_billed_at_its_own_prices(tmp_path):
     """A real-time price series, end to end: the energy cost re-derived from the series file as
     written here, not from the run's own price column."""
-    from v2b.site import site_from_dict
 
     rng = np.random.default_rng(5)
     episode = random_episode(rng)
@@ -110,37 +121,24 @@ def test_a_price_series_is_billed_at_its_own_prices(tmp_path):
     rows = [f"{d.isoformat()}T{h:02d}:00:00,{hourly[k, h]}"
             for k, d in enumerate(episode.dates) for h in range(24)]
     (tmp_path / "prices.csv").write_text("time,price_per_kwh\n" + "\n".join(rows) + "\n")
-    data = tiny_site(flat_curve=False).model_dump(exclude={"base_dir"})
-    data["tariff"] = {"demand_charge_usd_per_kw": 10.0, "price_series": str(tmp_path / "prices.csv")}
-    site = site_from_dict(data)
-    out = tmp_path / "run"
-    out.mkdir()
-    write_run(simulate(site, episode, ChargeAndDischarge(), seed=5), out)
-    summary = json.loads((out / "summary.json").read_text())
-    slots = read_csv(out / "slots.csv")
+    tariff = {"demand_charge_usd_per_kw": 10.0, "price_series": str(tmp_path / "prices.csv")}
+    summary, slots = _run_with_tariff(tmp_path, episode, tariff, seed=5)
     own = [hourly[int(r["slot"]) // 96, int(r["slot"]) % 96 // 4] for r in slots]
     assert [float(r["price_per_kwh"]) for r in slots] == pytest.approx(own)
     energy = sum(p * max(float(r["total_kw"]), 0.0) * 0.25 for p, r in zip(own, slots, strict=True))
     assert summary["energy_cost_usd"] == pytest.approx(energy, rel=1e-9)
-    for key, value in rederive(out).items():
+    for key, value in rederive(tmp_path / "run").items():
         assert summary[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
 
 
 def test_an_on_peak_demand_charge_is_billed_on_the_windows_own_peak(tmp_path):
     """A monthly demand charge plus an on-peak one (weekdays 12:00-18:00), end to end: the
     demand charge re-derived from slots.csv with the window worked out here."""
-    from v2b.site import site_from_dict
-
     episode = random_episode(np.random.default_rng(9))
-    data = tiny_site(flat_curve=False).model_dump(exclude={"base_dir"})
-    data["tariff"]["demand_charges"] = [{"name": "on-peak", "start": "12:00", "end": "18:00",
-                                         "days": "weekdays", "usd_per_kw": 7.5}]
-    site = site_from_dict(data)
-    out = tmp_path / "run"
-    out.mkdir()
-    write_run(simulate(site, episode, ChargeAndDischarge(), seed=9), out)
-    summary = json.loads((out / "summary.json").read_text())
-    slots = read_csv(out / "slots.csv")
+    tariff = tiny_site().tariff.model_dump()
+    tariff["demand_charges"] = [{"name": "on-peak", "start": "12:00", "end": "18:00", "days": "weekdays",
+                                 "usd_per_kw": 7.5}]
+    summary, slots = _run_with_tariff(tmp_path, episode, tariff, seed=9)
     total = np.array([float(r["total_kw"]) for r in slots])
     slot_of_day = np.array([int(r["slot"]) % 96 for r in slots])
     weekday = np.array([episode.dates[int(r["slot"]) // 96].weekday() < 5 for r in slots])
@@ -148,5 +146,5 @@ def test_an_on_peak_demand_charge_is_billed_on_the_windows_own_peak(tmp_path):
     on_peak = 7.5 * total[inside].max()
     assert summary["window_demand_charges_usd"] == {"on-peak": pytest.approx(on_peak)}
     assert summary["demand_charge_usd"] == pytest.approx(10.0 * total.max() + on_peak)
-    derived = rederive(out)
+    derived = rederive(tmp_path / "run")
     assert summary["building_cost_usd"] == pytest.approx(derived["building_cost_usd"] + on_peak, rel=1e-9)
