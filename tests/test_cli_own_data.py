@@ -147,3 +147,35 @@ def test_site_can_use_a_model_saved_by_data_fit(tmp_path):
     result = runner.invoke(app, ["simulate", "--site", str(site_path), "--policy", "edf",
                                  "--days", "1", "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "missing.json" in result.output
+
+
+def test_openv2b_peak_class_charge_and_what_is_not_modelled(tmp_path, openv2b_dir):
+    doc = json.loads((openv2b_dir / "scenario.json").read_text())
+    doc.update(demand_charge_peak_usd_per_kw=9.0, dr_events_file="dr_events.csv")
+    (openv2b_dir / "scenario.json").write_text(json.dumps(doc))
+    (openv2b_dir / "dr_events.csv").write_text(
+        "start_slot,end_slot,fsl_kw,penalty_usd_per_kwh\n60,68,45,6\n")
+    (openv2b_dir / "grid_prices.csv").write_text(
+        "slot,value,tou\n0,0.10,off-peak\n64,0.30,peak\n84,0.10,off-peak\n"
+        "160,0.30,peak\n180,0.10,off-peak\n"
+    )
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "uncontrolled", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "not modelled by v2b" in result.output and "dr_events_file" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert any("dr_events_file" in note for note in summary["openv2b_not_modelled"])
+    slots = pd.read_csv(out / "slots.csv")
+    peak_slots = slots[(slots["slot"] % 96 >= 64) & (slots["slot"] % 96 < 84)]
+    assert summary["window_demand_charges_usd"]["tou-peak"] == pytest.approx(
+        9.0 * peak_slots["total_kw"].max())
+    # peak slots that change from one day to the next (same prices) cannot be one daily window
+    (openv2b_dir / "grid_prices.csv").write_text(
+        "slot,value,tou\n0,0.10,off-peak\n64,0.30,peak\n84,0.10,off-peak\n"
+        "160,0.30,off-peak\n180,0.10,off-peak\n"
+    )
+    result = runner.invoke(app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "uncontrolled",
+                                 "--out", str(tmp_path / "r2")])
+    assert result.exit_code != 0 and "demand_charge_peak_usd_per_kw" in result.output

@@ -136,7 +136,7 @@ def check_episodes(site: Site, specs: list[RunSpec]) -> None:
             continue
         seen.add((spec.episode, spec.replay))
         if spec.openv2b:
-            _, episode = openv2b_run_inputs(replace(spec, days=None), site)
+            _, episode, _ = openv2b_run_inputs(replace(spec, days=None), site)
             what = f"the openv2b scenario {spec.openv2b}"
         else:
             episode = episode_for(site, spec.episode, spec.replay, None, spec.skip_invalid)

@@ -156,6 +156,8 @@ def simulate(
         value = s[key]
         table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
     console.print(table)
+    for note in s.get("openv2b_not_modelled", []):
+        console.print(f"[yellow]not modelled by v2b (billed without it):[/] {note}")
     console.print(f"wrote {len(written)} files to {out_dir}")
 
 

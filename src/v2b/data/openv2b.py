@@ -11,10 +11,12 @@ efficiencies, demand charges, file names) and CSVs:
   step-and-hold, 0 before the first row.
 
 Each vehicle's ``max_charge_kw`` / ``max_discharge_kw`` become its session's own limits and
-``site_cap_kw`` the site's connection limit (``docs/model.md``). v2b has no SoC chaining across
-a vehicle's sessions (openv2b's ``persistence``), peak-period demand charge or demand-response
-events yet: every session uses its own ``soc_arrival_kwh`` (openv2b with ``persistence:
-false``) and the rest is reported in :attr:`OpenV2BScenario.ignored`.
+``site_cap_kw`` the site's connection limit, ``demand_charge_peak_usd_per_kw`` a windowed demand
+charge on the daily ``peak`` TOU slots (``docs/model.md``). v2b has no SoC chaining across a
+vehicle's sessions (openv2b's ``persistence``) or demand-response events yet: every session
+uses its own ``soc_arrival_kwh`` (openv2b with ``persistence: false``) and the rest is reported
+in :attr:`OpenV2BScenario.ignored` (printed by ``v2b simulate --openv2b``, recorded in its
+``summary.json``).
 """
 
 from __future__ import annotations
@@ -234,8 +236,6 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
     ignored = []
     if manifest.get("dr_events_file"):
         ignored.append("dr_events_file (demand-response events)")
-    if manifest.get("demand_charge_peak_usd_per_kw"):
-        ignored.append("demand_charge_peak_usd_per_kw (v2b bills one all-slot peak)")
     if manifest.get("persistence", True) and vehicles["vehicle_id"].duplicated().any():
         ignored.append("persistence (each session keeps its own soc_arrival_kwh)")
     return OpenV2BScenario(

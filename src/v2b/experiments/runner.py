@@ -71,11 +71,12 @@ def _shortened(episode: Episode, days: int | None) -> Episode:
     return episode.truncated(days)
 
 
-def openv2b_run_inputs(spec: RunSpec, defaults: Site) -> tuple[Site, Episode]:
-    """The site and episode of an openv2b scenario directory (``spec.openv2b``)."""
+def openv2b_run_inputs(spec: RunSpec, defaults: Site) -> tuple[Site, Episode, tuple[str, ...]]:
+    """The site and episode of an openv2b scenario directory (``spec.openv2b``), and what of
+    the scenario v2b does not model (``OpenV2BScenario.ignored``)."""
     scenario = read_openv2b(spec.openv2b or "", skip_invalid=spec.skip_invalid)
     site = openv2b_site(scenario, defaults)
-    return site, _shortened(openv2b_episode(scenario, site.name), spec.days)
+    return site, _shortened(openv2b_episode(scenario, site.name), spec.days), scenario.ignored
 
 
 def run(spec: RunSpec, site: Site | None = None,
@@ -87,13 +88,14 @@ def run(spec: RunSpec, site: Site | None = None,
     """
     site = scaled_site(site or load_site(spec.site), spec.options.get("arrival_scale"))
     policy = make_policy(spec.policy)
+    not_modelled: tuple[str, ...] = ()
     if spec.openv2b:
-        site, episode = openv2b_run_inputs(spec, site)
+        site, episode, not_modelled = openv2b_run_inputs(spec, site)
         futures = None
     else:
         episode = episode_for(site, spec.episode, spec.replay, spec.days, spec.skip_invalid)
         futures = site_scenarios(site, spec.skip_invalid).future_sampler()
-    return simulate(
+    result = simulate(
         site,
         episode,
         policy,
@@ -103,6 +105,9 @@ def run(spec: RunSpec, site: Site | None = None,
         policy_options=spec.options,
         progress=progress,
     )
+    if spec.openv2b:
+        result.summary["openv2b_not_modelled"] = list(not_modelled)
+    return result
 
 
 def scaled_site(site: Site, scale: float | None) -> Site:

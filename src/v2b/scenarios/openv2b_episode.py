@@ -109,6 +109,35 @@ def _daily_periods(price_per_slot: np.ndarray, source: str) -> list[dict]:
     ]
 
 
+def _peak_class_charge(scenario: OpenV2BScenario) -> dict:
+    """openv2b's ``demand_charge_peak_usd_per_kw`` (on the peak of the slots whose TOU class is
+    ``peak``) as a windowed demand charge: the peak slots must be one window repeated every day."""
+    m = scenario.manifest
+    repeat = int(round(scenario.slot_minutes / SLOT_MINUTES))
+    peak = np.repeat(np.array([c == "peak" for c in scenario.tou]), repeat)
+    where = f"{scenario.directory / m['prices_file']}: demand_charge_peak_usd_per_kw"
+    if peak.size % SLOTS_PER_DAY:
+        raise DataError(f"{where}: the horizon is not a whole number of days")
+    days = peak.reshape(-1, SLOTS_PER_DAY)
+    if not (days == days[0]).all() or not days[0].any():
+        raise DataError(f"{where}: the 'peak' TOU slots differ from one day to the next (or there are none); "
+                        "v2b's demand charge windows repeat daily")
+    day = days[0]
+    starts = np.flatnonzero(day & ~np.roll(day, 1))
+    if starts.size > 1:
+        raise DataError(f"{where}: the 'peak' TOU slots form {starts.size} windows a day; v2b's demand "
+                        "charge window is one interval")
+    first = int(starts[0]) if starts.size else 0
+    length = int(day.sum())
+
+    def clock(slot: int) -> str:
+        slot %= SLOTS_PER_DAY
+        return f"{slot * SLOT_MINUTES // 60:02d}:{slot * SLOT_MINUTES % 60:02d}"
+
+    return {"name": "tou-peak", "start": clock(first), "end": clock(first + length) if length < SLOTS_PER_DAY
+            else clock(first), "usd_per_kw": float(m["demand_charge_peak_usd_per_kw"])}
+
+
 def openv2b_site(scenario: OpenV2BScenario, defaults: Site) -> Site:
     """A v2b site with the scenario's chargers, efficiencies, prices and demand charge.
 
@@ -146,4 +175,6 @@ def openv2b_site(scenario: OpenV2BScenario, defaults: Site) -> Site:
     }
     if m.get("site_cap_kw") is not None:
         data["connection_limit_kw"] = float(m["site_cap_kw"])
+    if m.get("demand_charge_peak_usd_per_kw"):
+        data["tariff"]["demand_charges"] = [_peak_class_charge(scenario)]
     return site_from_dict(data, origin=str(scenario.directory / "scenario.json"))
