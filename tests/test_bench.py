@@ -14,7 +14,7 @@ from v2b import bench
 from v2b.cli import app
 from v2b.site import load_site
 
-REQUIRED = {"smart_decision_s", "options_s", "month_s", "peak_rss_mib", "cores"}
+REQUIRED = {"smart_decision_s", "assembly_s", "options_s", "month_s", "peak_rss_mib", "cores"}
 
 
 def test_scaled_site_keeps_a_third_bidirectional_and_scales_load():
@@ -48,6 +48,7 @@ def _canned(quick: bool = True, site_name: str = "x", progress=None) -> dict:
         "site": site_name, "quick": quick, "cores": 2, "uncontrolled_month_s": 0.2,
         "smart_decision_s": {"10": stats, "30": stats},
         "cold_vs_warm": {"cold": stats, "warm": stats},
+        "assembly_s": stats,
         "options_s": {**stats, "solves_per_arrival": 15.0, "futures": 10},
         "month_s": 30.0, "month_days": 3, "peak_rss_mib": 300.0,
         "consent_month_s": 40.0, "consent_to_smart_month": 1.3,
@@ -62,6 +63,7 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["bench", "--quick", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "all options of one arrival" in result.output and "growth exponent" in result.output
+    assert "building its LP" in result.output
     data = json.loads(out.read_text())
     assert set(data) >= REQUIRED and {"10", "30"} <= set(data["smart_decision_s"])
 
@@ -78,6 +80,7 @@ def test_quick_bench_reports_every_key():
     for n in ("10", "30"):
         assert data["smart_decision_s"][n]["median"] > 0
     assert data["options_s"]["median"] > 0 and data["month_s"] > 0
+    assert 0 < data["assembly_s"]["median"] < data["smart_decision_s"]["30"]["p95"]
 
 
 def test_cli_ablation_prints_the_variant_table(tmp_path, monkeypatch):

@@ -20,7 +20,9 @@ import numpy as np
 from v2b.control.mpc import SmartCharging
 from v2b.control.negotiating import Consent
 from v2b.control.registry import make_policy
-from v2b.interface import ArrivalRequest, Observation
+from v2b.interface import ArrivalRequest, Future, Observation
+from v2b.opt.lp import assemble
+from v2b.opt.problem import ChargingProblem
 from v2b.scenarios import site_scenarios
 from v2b.sim import simulate
 from v2b.site import Site, load_site, site_from_dict
@@ -62,6 +64,33 @@ def smart_run(site: Site, days: int, options: dict[str, Any], episode: int = 0, 
     start = time.perf_counter()
     result = simulate(site, ep, SmartCharging(), seed=seed, futures=sampler, policy_options=options)
     return result, time.perf_counter() - start
+
+
+class _TimedAssembly(SmartCharging):
+    """``smart`` that times, at each decision, building its LP's data and matrices (the
+    problem from the observation, then :func:`v2b.opt.lp.assemble`) apart from solving."""
+
+    name = "smart-assembly-timed"
+
+    def reset(self, ctx) -> None:
+        super().reset(ctx)
+        self.assembly_seconds: list[float] = []
+
+    def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:
+        start = time.perf_counter()
+        problem = super().problem(obs, futures)
+        assemble(problem)
+        self.assembly_seconds.append(time.perf_counter() - start)
+        return problem
+
+
+def assembly_timing(site: Site, days: int) -> dict[str, Any]:
+    """Per decision of ``smart`` (30 futures) on the first ``days`` days of test month 0: the
+    time to build the LP from the observation (problem and sparse matrices), not solving it."""
+    sc = site_scenarios(site)
+    policy = _TimedAssembly()
+    simulate(site, sc.test_episode(0).truncated(days), policy, seed=1, futures=sc.future_sampler())
+    return _stats(policy.assembly_seconds)
 
 
 class _TimedConsent(Consent):
@@ -225,6 +254,8 @@ def run_bench(quick: bool = False, site_name: str = DEFAULT_SITE,
     warm, _ = smart_run(site, days, {"scenarios": 30, "warm_start": True})
     out["cold_vs_warm"] = {"cold": decision["30"], "warm": _stats(warm.decision_seconds)}
 
+    say("smart: LP assembly per decision")
+    out["assembly_s"] = assembly_timing(site, days)
     say("consent: every option of every arrival (10 futures)")
     out["options_s"] = options_timing(site, days)
 
