@@ -25,6 +25,7 @@ from v2b.cli.run_options import (
     DaysOpt,
     LoadInfoOpt,
     MilpOpt,
+    MonthPeakOpt,
     OpenV2BOpt,
     ProfileOpt,
     ReplayOpt,
@@ -96,6 +97,7 @@ def simulate(
     temperature: TemperatureOpt = None,
     profile: ProfileOpt = None,
     load_info: LoadInfoOpt = "measured",
+    month_peak: MonthPeakOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -120,7 +122,7 @@ def simulate(
             days=days,
             replay=replay,
             options=policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                   load_info),
+                                   load_info, month_peak),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -184,6 +186,7 @@ def compare(
     temperature: TemperatureOpt = None,
     profile: ProfileOpt = None,
     load_info: LoadInfoOpt = "measured",
+    month_peak: MonthPeakOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -212,7 +215,7 @@ def compare(
         episodes = 1 if openv2b is not None else (3 if episodes is None else episodes)
         names = policy_names(policies) if policies is not None else [row for row, _, _ in TABLE1_ROWS]
         options = policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                 load_info)
+                                 load_info, month_peak)
         source = str(openv2b) if openv2b else None
         specs = [
             RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)

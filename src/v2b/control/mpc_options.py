@@ -14,7 +14,7 @@ from v2b.errors import UserError
 from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
 
-MONTH_PEAK_MODES = ("pool", "pool-ev", "none")
+MONTH_PEAK_MODES = ("pool", "pool-ev", "pool-tradeoff", "none")
 
 
 class MpcOptionError(UserError):
@@ -42,7 +42,9 @@ class MpcOptions:
         ``"pool"``: today's peak is priced above the rest of the month's expected
         building peak (:mod:`v2b.control.mpc_peak`); ``"pool-ev"``: above the peak the
         pool days' EVs would need to be charged in full (measured worse,
-        ``docs/results.md``); ``"none"``: above the peak so far only, as in the paper.
+        ``docs/results.md``); ``"pool-tradeoff"``: above the peak the pool months reach
+        under the month's best trade between K_DC and K_SOC; ``"none"``: above the peak
+        so far only, as in the paper.
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.

@@ -78,26 +78,32 @@ class MonthPeakPrior:
         self.sigma_kw = bandwidth * float(self.profile_kw.mean())
 
     @classmethod
-    def from_sampler(cls, sampler: object, site: Site, ev_demand: bool = False) -> MonthPeakPrior | None:
+    def from_sampler(cls, sampler: object, site: Site, mode: str = "pool") -> MonthPeakPrior | None:
         """The prior from the sampling pool the policy was given (never from anywhere the
         test episodes live); ``None`` when the sampler has no pool months.
 
-        ``ev_demand``: a pool day's peak is the lowest peak at which its EVs could
-        all be charged within their stays (:func:`v2b.opt.daypeak.ev_day_peaks_kw`),
-        not the building's own peak only.
+        ``mode`` (the controller's ``month_peak``): ``"pool"``, a pool day's peak is the
+        building's own; ``"pool-ev"``, the lowest peak at which its EVs could all be charged
+        within their stays; ``"pool-tradeoff"``, the day's peak under the month's best trade
+        between the demand charge and the unmet-energy penalty
+        (:func:`v2b.opt.daypeak.ev_day_peaks_kw`).
         """
         months = getattr(sampler, "pool_months", None)
         if months is None:
             return None
         data = months()
         loads = [load for load, *_ in data]
-        if not ev_demand:
+        if mode == "pool":
             return cls(loads)
         ch = site.charger_arrays
-        key = (float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
+        rating = (float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
+        tradeoff = None
+        if mode == "pool-tradeoff":
+            tradeoff = (site.tariff.demand_charge_usd_per_kw, site.penalties.soc_penalty_usd_per_kwh)
+        key = (*rating, tradeoff)
         cached = _DAY_PEAKS.setdefault(sampler, {})
         if key not in cached:
-            cached[key] = [ev_day_peaks_kw(load, day, arrive, leave, kwh, *key)
+            cached[key] = [ev_day_peaks_kw(load, day, arrive, leave, kwh, *rating, month_tradeoff=tradeoff)
                            for load, day, arrive, leave, kwh in data]
         return cls(loads, day_peaks_kw=cached[key])
 

@@ -19,6 +19,9 @@ from v2b.timegrid import SLOT_H, SLOTS_PER_DAY
 #: Cost of a kWh no schedule can deliver (a stay too short for the request) [$/kWh]:
 #: far above any peak, so the LP delivers whatever it can.
 UNDELIVERABLE_USD_PER_KWH = 1e4
+#: With the month's trade-off: a cost per kW of each day's own peak, far below any real cost,
+#: so that a day below the month's peak is planned as low as it can be.
+DAY_PEAK_TIE_BREAK_USD_PER_KW = 1e-4
 
 
 def ev_day_peaks_kw(
@@ -29,8 +32,14 @@ def ev_day_peaks_kw(
     energy_kwh: np.ndarray,
     rate_kw: float,
     efficiency: float,
+    month_tradeoff: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Each day's lowest peak with its EVs charged [kW], shape (days,).
+
+    With ``month_tradeoff = (K_DC, K_SOC)`` the EVs need not all be charged: the month's
+    peak costs ``K_DC`` per kW and a kWh left unmet ``K_SOC``, the trade-off the month's
+    cost function makes (``docs/model.md``, "Controller: month-aware demand charge"); each
+    day's peak is then the lowest it can be under the month's optimal peak.
 
     Parameters
     ----------
@@ -44,6 +53,8 @@ def ev_day_peaks_kw(
         Charger rating [kW].
     efficiency : float
         Charging efficiency.
+    month_tradeoff : (float, float), optional
+        The demand charge [$/kW] and the unmet-energy penalty [$/kWh] of the month.
     """
     days = load_kw.shape[0]
     stay = np.maximum(departure_sod - arrival_sod, 0)
@@ -65,7 +76,15 @@ def ev_day_peaks_kw(
     p_rows = (base + np.arange(cells.size), col_p[cells // SLOTS_PER_DAY], np.ones(cells.size))
     rows, cols, vals = (np.concatenate(x) for x in zip(energy_rows, z_rows, peak_rows, p_rows, strict=True))
     n_cols = n_c + n_s + days
-    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(base + cells.size, n_cols))
+    n_rows = base + cells.size
+    if month_tradeoff is not None:  # one month peak column M >= every day's peak
+        col_m = n_cols
+        day_rows = n_rows + np.arange(days)
+        rows = np.concatenate([rows, day_rows, day_rows])
+        cols = np.concatenate([cols, np.full(days, col_m), col_p])
+        vals = np.concatenate([vals, np.ones(days), -np.ones(days)])
+        n_cols, n_rows = n_cols + 1, n_rows + days
+    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n_cols))
     lower_cols = np.zeros(n_cols)
     lower_cols[col_p] = load_kw.max(axis=1)
     upper_cols = np.full(n_cols, np.inf)
@@ -73,11 +92,16 @@ def ev_day_peaks_kw(
     cost = np.zeros(n_cols)
     cost[col_z] = UNDELIVERABLE_USD_PER_KWH
     cost[col_p] = 1.0
-    flat = load_kw.reshape(-1)
+    row_lower = [energy_kwh[keep], load_kw.reshape(-1)[cells]]
+    if month_tradeoff is not None:
+        demand_usd_per_kw, unmet_usd_per_kwh = month_tradeoff
+        cost[col_z] = unmet_usd_per_kwh
+        cost[col_p] = DAY_PEAK_TIE_BREAK_USD_PER_KW  # each day as low as the month's peak lets it
+        cost[col_m] = demand_usd_per_kw
+        row_lower.append(np.zeros(days))
     lp = LinearProgram(
         cost=cost, offset=0.0, col_lower=lower_cols, col_upper=upper_cols, matrix=matrix,
-        row_lower=np.concatenate([energy_kwh[keep], flat[cells]]),
-        row_upper=np.full(base + cells.size, np.inf),
+        row_lower=np.concatenate(row_lower), row_upper=np.full(n_rows, np.inf),
     )
     result = HighsSolver().solve(lp)
     if not result.optimal:
