@@ -37,6 +37,8 @@ def test_a_reading_replaces_the_played_load_and_survives_a_restart(tmp_path):
         assert r.status_code == 200, r.text
         assert r.json()["slot"] == 30 and r.json()["peak_kw_so_far"] == pytest.approx(900.0)
         after = client.get("/api/status", headers=OPERATOR).json()
+        for ref in ("building_only", "uncontrolled"):  # the references are billed on the reading too
+            assert after["references"][ref]["peak_kw"] >= 900.0 - 1e-6
         assert before["peak_kw_so_far"] < 900.0
         assert after["peak_kw_so_far"] == pytest.approx(900.0)
         extra_usd = (900.0 - played) * 0.25 * price

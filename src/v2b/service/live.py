@@ -292,7 +292,7 @@ class LiveSite:
                 elif ev.kind in CHARGER_EVENTS:
                     self._apply_charger_event(ev.kind, ev.payload)
                 elif ev.kind == "building":
-                    self.sim.set_building_load(int(ev.payload["slot"]), float(ev.payload["building_kw"]))
+                    self._apply_building(int(ev.payload["slot"]), float(ev.payload["building_kw"]))
                 else:
                     raise ServiceSetupError(f"event {ev.id} has an unknown kind {ev.kind!r}")
         if self.clock.kind == "manual":
@@ -367,6 +367,11 @@ class LiveSite:
         self.sim.depart(i)
         return record
 
+    def _apply_building(self, slot: int, building_kw: float) -> None:
+        """A meter reading, in the engine and in the uncontrolled reference beside it."""
+        for engine in (self.sim, self.reference):
+            engine.set_building_load(slot, building_kw)
+
     def building_reading(self, at: dt.datetime, building_kw: float) -> dict[str, Any]:
         """The site meter's mean building load over the slot that contains ``at`` (ended and
         decided): it replaces the load the engine played in that slot, in the bill and in what
@@ -384,7 +389,7 @@ class LiveSite:
             if not math.isfinite(building_kw) or abs(building_kw) > MAX_BUILDING_KW:
                 raise ServiceError(422, f"building_kw {building_kw!r} must be a finite number of kW "
                                         f"within +-{MAX_BUILDING_KW:g}")
-            self.sim.set_building_load(slot, building_kw)
+            self._apply_building(slot, building_kw)
             try:
                 with self.db.session() as s, s.begin():
                     s.add(EventRow(kind="building", slot=slot, session_id=None,
