@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from v2b.interface import Observation, Policy, vehicle_limits_kw
+from v2b.sim import physics
 from v2b.site import Site
 from v2b.timegrid import SLOT_H
 
@@ -36,8 +37,7 @@ def power_to_target_kw(obs: Observation, site: Site) -> np.ndarray:
 
 def rating_kw(obs: Observation, site: Site) -> np.ndarray:
     """Each charger's rating with the connected car's own limit [kW]."""
-    ev_up, _ = vehicle_limits_kw(obs)
-    return np.minimum(site.charger_arrays.max_kw, ev_up)
+    return physics.rating_kw(site.charger_arrays, vehicle_limits_kw(obs)[0])
 
 
 def must_charge_now_kw(obs: Observation, site: Site) -> np.ndarray:

@@ -134,6 +134,14 @@ def _aggregate_entries(
     return out
 
 
+def _ev_block_max(problem: ChargingProblem, lay: Layout) -> np.ndarray:
+    """Every EV at full power, per (scenario, block), summed futures included [kW]."""
+    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
+    if problem.future_aggregate is not None:
+        ev_max = ev_max + problem.future_aggregate.power_kw
+    return ev_max
+
+
 def peak_power(
     problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None
 ) -> RowBlock:
@@ -144,9 +152,7 @@ def peak_power(
     ``alay``: columns of the summed future sessions (:mod:`v2b.opt.aggregate`).
     """
     load_max = problem.grid.block_max(problem.load_kw)
-    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
-    if problem.future_aggregate is not None:
-        ev_max = ev_max + problem.future_aggregate.power_kw
+    ev_max = _ev_block_max(problem, lay)
     need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
     row_id, parts = _ev_rows(problem, lay, need, -1.0)
     s, _ = np.nonzero(need)
@@ -162,11 +168,9 @@ def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | No
     limit = problem.site_limit_kw
     if limit is None:
         none = np.zeros(0, dtype=int)
-        return _block("site_limit", [(none, none, np.zeros(0))], np.zeros(0), np.zeros(0))
+        return RowBlock("site_limit", none, none, np.zeros(0), np.zeros(0), np.zeros(0))
     load_max = problem.grid.block_max(problem.load_kw)
-    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
-    if problem.future_aggregate is not None:
-        ev_max = ev_max + problem.future_aggregate.power_kw
+    ev_max = _ev_block_max(problem, lay)
     room = np.maximum(limit - load_max, 0.0)
     need = ev_max > room + 1e-9
     row_id, parts = _ev_rows(problem, lay, need, 1.0)
@@ -183,9 +187,7 @@ def window_peaks(
     ``rate_k x weight_f``. Returns the rows and the columns' cost, lower and upper bounds."""
     k, n = problem.window_usd_per_kw.size, problem.n_scenarios
     cols = first_col + np.arange(k * n).reshape(k, n)
-    ev_max = _scenario_block_sums(problem, lay, lay.c_upper)
-    if problem.future_aggregate is not None:
-        ev_max = ev_max + problem.future_aggregate.power_kw
+    ev_max = _ev_block_max(problem, lay)
     all_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     lower_rows: list[np.ndarray] = []
     offset = 0
@@ -200,10 +202,7 @@ def window_peaks(
         all_parts += [(r + offset, c, v) for r, c, v in parts]
         lower_rows.append(load_max[need])
         offset += int(need.sum())
-    if not all_parts:
-        none = np.zeros(0, dtype=int)
-        all_parts = [(none, none, np.zeros(0))]
-    lower = np.concatenate(lower_rows) if lower_rows else np.zeros(0)
+    lower = np.concatenate(lower_rows)  # called with at least one charge (lp.assemble)
     rows = _block("window_peak", all_parts, lower, np.full(lower.size, INF))
     cost = (problem.window_usd_per_kw[:, None] * problem.scenario_weight[None, :]).reshape(-1)
     return rows, cost, np.repeat(problem.window_floor_kw, n), np.full(k * n, INF)

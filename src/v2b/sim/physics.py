@@ -50,8 +50,7 @@ def power_bounds_kw(
     """
     safe_cap = np.where(occupied, battery_kwh, 1.0)
     soc = np.clip(energy_kwh / safe_cap, 0.0, 1.0)
-    rating_kw = chargers.max_kw if ev_max_kw is None else np.minimum(chargers.max_kw, ev_max_kw)
-    curve_kw = rating_kw * battery.charge_fraction(soc)
+    curve_kw = rating_kw(chargers, ev_max_kw) * battery.charge_fraction(soc)
     room_kw = np.maximum(safe_cap - energy_kwh, 0.0) / (chargers.charge_efficiency * SLOT_H)
     hi = np.minimum(curve_kw, room_kw)
     spare_kw = np.maximum(energy_kwh - floor_kwh, 0.0) * chargers.discharge_efficiency / SLOT_H
@@ -59,6 +58,11 @@ def power_bounds_kw(
                                                                                ev_discharge_max_kw)
     lo = np.where(chargers.bidirectional, -np.minimum(give_kw, spare_kw), 0.0)
     return np.where(occupied, lo, 0.0), np.where(occupied, hi, 0.0)
+
+
+def rating_kw(chargers: ChargerArrays, ev_max_kw: np.ndarray | None = None) -> np.ndarray:
+    """Each charger's rating with the connected car's own limit, where given [kW]."""
+    return chargers.max_kw if ev_max_kw is None else np.minimum(chargers.max_kw, ev_max_kw)
 
 
 def recovery_kwh_per_slot(
@@ -73,8 +77,7 @@ def recovery_kwh_per_slot(
     safe_cap = np.where(battery_kwh > 0, battery_kwh, 1.0)
     floor_soc = np.clip(departure_floor_kwh / safe_cap, 0.0, 1.0)
     lowest = np.minimum(battery.charge_fraction(np.zeros_like(floor_soc)), battery.charge_fraction(floor_soc))
-    rating_kw = chargers.max_kw if ev_max_kw is None else np.minimum(chargers.max_kw, ev_max_kw)
-    return rating_kw * lowest * chargers.charge_efficiency * SLOT_H
+    return rating_kw(chargers, ev_max_kw) * lowest * chargers.charge_efficiency * SLOT_H
 
 
 def payback_min_kw(
