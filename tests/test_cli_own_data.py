@@ -151,7 +151,7 @@ def test_site_can_use_a_model_saved_by_data_fit(tmp_path):
 
 def test_openv2b_peak_class_charge_and_what_is_not_modelled(tmp_path, openv2b_dir):
     doc = json.loads((openv2b_dir / "scenario.json").read_text())
-    doc.update(demand_charge_peak_usd_per_kw=9.0, dr_events_file="dr_events.csv")
+    doc.update(demand_charge_peak_usd_per_kw=9.0, dr_events_file="dr_events.csv", heuristic_threshold_kw=50.0)
     (openv2b_dir / "scenario.json").write_text(json.dumps(doc))
     (openv2b_dir / "dr_events.csv").write_text(
         "start_slot,end_slot,fsl_kw,penalty_usd_per_kwh\n60,68,45,6\n")
@@ -164,10 +164,17 @@ def test_openv2b_peak_class_charge_and_what_is_not_modelled(tmp_path, openv2b_di
         app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "uncontrolled", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "not modelled by v2b" in result.output and "dr_events_file" in result.output
+    assert "not modelled by v2b" in result.output and "heuristic_threshold_kw" in result.output
     summary = json.loads((out / "summary.json").read_text())
-    assert any("dr_events_file" in note for note in summary["openv2b_not_modelled"])
+    assert any("heuristic_threshold_kw" in note for note in summary["openv2b_not_modelled"])
+    assert not any("dr_events" in note for note in summary["openv2b_not_modelled"])
     slots = pd.read_csv(out / "slots.csv")
+    # the event's window is openv2b's slots 61..68 (start < s <= end): 6 $ per kWh above 45 kW
+    window = slots[(slots["slot"] > 60) & (slots["slot"] <= 68)]
+    overflow_kwh = (window["total_kw"] - 45).clip(lower=0).sum() / 4
+    assert overflow_kwh > 0
+    assert summary["dr_penalty_usd"] == pytest.approx(6 * overflow_kwh)
+    assert summary["dr_events"][0]["overflow_kwh"] == pytest.approx(overflow_kwh)
     peak_slots = slots[(slots["slot"] % 96 >= 64) & (slots["slot"] % 96 < 84)]
     assert summary["window_demand_charges_usd"]["tou-peak"] == pytest.approx(
         9.0 * peak_slots["total_kw"].max())

@@ -148,3 +148,34 @@ def test_an_on_peak_demand_charge_is_billed_on_the_windows_own_peak(tmp_path):
     assert summary["demand_charge_usd"] == pytest.approx(10.0 * total.max() + on_peak)
     derived = rederive(tmp_path / "run")
     assert summary["building_cost_usd"] == pytest.approx(derived["building_cost_usd"] + on_peak, rel=1e-9)
+
+
+def test_a_demand_response_event_is_billed_on_the_power_inside_its_window(tmp_path):
+    """A demand-response event (a limit with a penalty and an incentive, and a price adder
+    after it), end to end: both re-derived from slots.csv with the window worked out here."""
+    episode = random_episode(np.random.default_rng(11))
+    day = episode.dates[1].isoformat()
+    tariff = tiny_site().tariff.model_dump()
+    tariff["demand_response"] = [
+        {"name": "limit", "start": f"{day}T10:00", "end": f"{day}T13:00", "limit_kw": 15.0,
+         "penalty_per_kwh": 2.0, "incentive_usd_per_kw": 3.0, "baseline_kw": 40.0},
+        {"name": "adder", "start": f"{day}T17:00", "end": f"{day}T19:00", "price_adder_per_kwh": 0.4}]
+    summary, slots = _run_with_tariff(tmp_path, episode, tariff, seed=11)
+    slot = np.array([int(r["slot"]) for r in slots])
+    total = np.array([float(r["total_kw"]) for r in slots])
+    on_day, slot_of_day = slot // 96 == 1, slot % 96
+    inside = on_day & (slot_of_day >= 40) & (slot_of_day < 52)
+    overflow_kwh = float(np.maximum(total[inside] - 15.0, 0.0).sum() * 0.25)
+    penalty = 2.0 * overflow_kwh
+    incentive = 3.0 * (40.0 - 15.0) if overflow_kwh == 0 else 0.0
+    assert summary["dr_penalty_usd"] == pytest.approx(penalty)
+    assert summary["dr_incentive_usd"] == pytest.approx(incentive)
+    adder = on_day & (slot_of_day >= 68) & (slot_of_day < 76)
+    base = np.where(slot_of_day < 48, 0.1, 0.2)  # the tiny site's two periods
+    own_prices = base + np.where(adder, 0.4, 0.0)
+    assert [float(r["price_per_kwh"]) for r in slots] == pytest.approx(own_prices)
+    energy = float(np.sum(own_prices * np.maximum(total, 0.0)) * 0.25)
+    assert summary["energy_cost_usd"] == pytest.approx(energy, rel=1e-9)
+    derived = rederive(tmp_path / "run")
+    assert summary["building_cost_usd"] == pytest.approx(derived["building_cost_usd"] + penalty - incentive,
+                                                         rel=1e-9)

@@ -30,6 +30,12 @@ class Session:
     max_charge_kw: float | None = None
     max_discharge_kw: float | None = None
     v2b_allowed: bool = True
+    #: the car's own lowest SoC for discharging (``None``: the site's ``discharge_floor_soc``)
+    min_soc: float | None = None
+    #: a car that comes back: its SoC on arrival is what it left with last time minus
+    #: ``depletion_kwh`` (``docs/model.md``, "Returning cars"); ``None``: ``soc_arrival`` as given
+    vehicle_id: str | None = None
+    depletion_kwh: float = 0.0
 
     @property
     def charge_limit_kw(self) -> float:

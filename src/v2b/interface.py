@@ -72,6 +72,10 @@ class Observation:
     price_today_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     window_peaks_so_far_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     windows_today: np.ndarray = field(default_factory=lambda: np.zeros((0, 96), dtype=bool))
+    #: today's demand-response events: each slot's limit [kW] (inf outside events) and penalty
+    #: per kWh above it [$/kWh] (0 outside); empty: no event today
+    dr_limit_today_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dr_penalty_today_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def vehicle_limits_kw(obs: Observation) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ the field, the value and the allowed range (:class:`SiteError`).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
 from functools import cached_property
@@ -157,6 +158,55 @@ class DemandCharge(ClockWindow):
     usd_per_kw: float = Field(ge=0, le=1000)
 
 
+class DemandResponseEvent(_Model):
+    """A demand-response event: from ``start`` to ``end`` (local clock times on the 15-minute
+    grid) the site committed to draw at most ``limit_kw`` (each kWh above it costs
+    ``penalty_per_kwh``; an event kept entirely under the limit earns ``incentive_usd_per_kw``
+    x (``baseline_kw`` - ``limit_kw``)) and/or pays ``price_adder_per_kwh`` on top of the
+    energy price (``docs/model.md``, "Demand response")."""
+
+    name: str = Field(min_length=1)
+    start: dt.datetime
+    end: dt.datetime
+    limit_kw: float | None = Field(default=None, ge=0, le=1_000_000)
+    penalty_per_kwh: float = Field(default=0.0, ge=0, le=1000)
+    incentive_usd_per_kw: float = Field(default=0.0, ge=0, le=10_000)
+    baseline_kw: float | None = Field(default=None, ge=0, le=1_000_000)
+    price_adder_per_kwh: float = Field(default=0.0, ge=-10, le=10)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _local_on_grid(cls, when: dt.datetime) -> dt.datetime:
+        if when.tzinfo is not None:
+            raise ValueError(f"{when.isoformat()} has a UTC offset; give the site's local clock time")
+        if when.minute % SLOT_MINUTES or when.second or when.microsecond:
+            raise ValueError(f"{when.isoformat()} is not on a {SLOT_MINUTES}-minute boundary")
+        return when
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> DemandResponseEvent:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+        if self.limit_kw is None and self.price_adder_per_kwh == 0:
+            raise ValueError("an event needs a limit_kw, a price_adder_per_kwh or both")
+        if self.limit_kw is None and (self.penalty_per_kwh or self.incentive_usd_per_kw):
+            raise ValueError("penalty_per_kwh and incentive_usd_per_kw need a limit_kw")
+        if self.incentive_usd_per_kw and self.baseline_kw is None:
+            raise ValueError("incentive_usd_per_kw needs the baseline_kw it is measured against")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _plain(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in ("start", "end"):
+                data[key] = getattr(self, key).isoformat(timespec="minutes")
+            for key in ("limit_kw", "baseline_kw"):
+                if data.get(key) is None:
+                    del data[key]
+        return data
+
+
 class Tariff(_Model):
     """Utility tariff: energy prices and a monthly demand charge.
 
@@ -171,6 +221,8 @@ class Tariff(_Model):
     price_series: str | None = Field(default=None, min_length=1)
     #: charges on the month's peak inside a window, on top of ``demand_charge_usd_per_kw``
     demand_charges: tuple[DemandCharge, ...] = ()
+    #: dated demand-response events (a power limit with a penalty and an incentive, or a price adder)
+    demand_response: tuple[DemandResponseEvent, ...] = ()
 
     @model_serializer(mode="wrap")
     def _without_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict:
@@ -178,17 +230,25 @@ class Tariff(_Model):
         if isinstance(data, dict):
             if data.get("price_series", 0) is None:
                 del data["price_series"]
-            if data.get("demand_charges") in ((), []):
-                del data["demand_charges"]
+            for key in ("demand_charges", "demand_response"):
+                if data.get(key) in ((), []):
+                    del data[key]
         return data
+
+    @field_validator("demand_response")
+    @classmethod
+    def _events_apart(cls, events: tuple[DemandResponseEvent, ...]) -> tuple[DemandResponseEvent, ...]:
+        _names_once("demand-response event", [e.name for e in events])
+        ordered = sorted(events, key=lambda e: e.start)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if b.start < a.end:
+                raise ValueError(f"demand-response events {a.name!r} and {b.name!r} overlap")
+        return events
 
     @field_validator("demand_charges")
     @classmethod
     def _distinct_names(cls, charges: tuple[DemandCharge, ...]) -> tuple[DemandCharge, ...]:
-        names = [c.name for c in charges]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"demand charge names {twice} are used twice")
+        _names_once("demand charge", [c.name for c in charges])
         return charges
 
     @model_validator(mode="after")
@@ -239,6 +299,12 @@ class Tariff(_Model):
         if not self.uniform:
             raise ValueError("this tariff's prices depend on the day; ask for a date's prices")
         return self.day_price_per_kwh(0, 1)
+
+
+def _names_once(what: str, names: list[str]) -> None:
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{what} names {twice} are used twice")
 
 
 #: Every (weekday, month) kind of day a tariff must price: a weekday and a Saturday per month.

@@ -11,6 +11,7 @@ would from a TOU schedule or a day-ahead market.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,21 +23,86 @@ import pandas as pd
 from v2b.data.errors import DataError
 from v2b.data.files import read_csv_text
 from v2b.site import Site, Tariff
-from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
+from v2b.timegrid import SLOT_H, SLOT_MINUTES, SLOTS_PER_DAY
 
 #: The prices a series may give [$/kWh], as a tariff period's.
 PRICE_RANGE_PER_KWH = (-10.0, 10.0)
 
 
 def episode_prices_per_kwh(site: Site, dates: Sequence[dt.date]) -> np.ndarray:
-    """Energy price of every slot of ``dates``, day after day [$/kWh], shape (days x 96,)."""
+    """Energy price of every slot of ``dates``, day after day [$/kWh], shape (days x 96,);
+    a demand-response event's price adder is part of the price inside its window."""
     tariff = site.tariff
     if tariff.price_series is not None:
         series = _series(site.resolve(tariff.price_series))
         days = [_series_day(series, d, tariff.price_series) for d in dates]
     else:
         days = [tariff.day_price_per_kwh(d.weekday(), d.month) for d in dates]
-    return np.concatenate(days) if days else np.zeros(0)
+    prices = np.concatenate(days) if days else np.zeros(0)
+    for event in episode_dr_events(site, dates):
+        prices = prices + np.where(event.mask, event.price_adder_per_kwh, 0.0)
+    return prices
+
+
+@dataclass(frozen=True)
+class DrWindow:
+    """One demand-response event on an episode: the slots it covers (``mask``) and its terms
+    (:class:`v2b.site.DemandResponseEvent`; ``limit_kw`` inf: a price adder only)."""
+
+    name: str
+    mask: np.ndarray
+    limit_kw: float
+    penalty_per_kwh: float
+    incentive_usd: float
+    price_adder_per_kwh: float
+
+
+def episode_dr_events(site: Site, dates: Sequence[dt.date]) -> list[DrWindow]:
+    """The tariff's demand-response events that fall on ``dates`` (an event partly outside
+    them covers only its slots inside)."""
+    if not site.tariff.demand_response:
+        return []
+    starts = np.array([np.datetime64(dt.datetime.combine(d, dt.time()), "m") for d in dates])
+    offsets = np.arange(SLOTS_PER_DAY) * np.timedelta64(SLOT_MINUTES, "m")
+    slot_start = (starts[:, None] + offsets[None, :]).reshape(-1)
+    out = []
+    for e in site.tariff.demand_response:
+        mask = (slot_start >= np.datetime64(e.start, "m")) & (slot_start < np.datetime64(e.end, "m"))
+        if not mask.any():
+            continue
+        limit = math.inf if e.limit_kw is None else e.limit_kw
+        has_baseline = e.baseline_kw is not None and e.limit_kw is not None
+        reduction_kw = max(e.baseline_kw - e.limit_kw, 0.0) if has_baseline else 0.0
+        out.append(DrWindow(e.name, mask, limit, e.penalty_per_kwh, e.incentive_usd_per_kw * reduction_kw,
+                            e.price_adder_per_kwh))
+    return out
+
+
+def dr_arrays(site: Site, dates: Sequence[dt.date]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Every slot's demand-response limit [kW] (inf outside events) and penalty per kWh above
+    it [$/kWh] on ``dates``, as the controllers price them; ``(None, None)`` without a limit."""
+    events = [e for e in episode_dr_events(site, dates) if math.isfinite(e.limit_kw)]
+    if not events:
+        return None, None
+    n = len(dates) * SLOTS_PER_DAY
+    limit, penalty = np.full(n, np.inf), np.zeros(n)
+    for e in events:
+        limit[e.mask] = e.limit_kw
+        penalty[e.mask] = e.penalty_per_kwh
+    return limit, penalty
+
+
+def dr_settlements(total_kw: np.ndarray, events: Sequence[DrWindow]) -> list[dict]:
+    """Each event's energy above its limit [kWh], penalty and incentive [$] on metered power
+    ``total_kw`` (the whole episode); the incentive is paid only with no energy above the limit."""
+    out = []
+    for e in events:
+        over_kwh = float(np.sum(np.maximum(total_kw[e.mask] - e.limit_kw, 0.0)) * SLOT_H)
+        kept = over_kwh <= 1e-9
+        out.append({"name": e.name, "slots": int(e.mask.sum()), "overflow_kwh": over_kwh,
+                    "penalty_usd": e.penalty_per_kwh * over_kwh,
+                    "incentive_usd": e.incentive_usd if kept else 0.0})
+    return out
 
 
 def episode_demand_windows(site: Site, dates: Sequence[dt.date]) -> list[DemandWindow]:

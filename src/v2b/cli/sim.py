@@ -157,6 +157,10 @@ def simulate(
     ):
         value = s[key]
         table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+        if key == "demand_charge_usd":
+            for extra in ("dr_penalty_usd", "dr_incentive_usd"):
+                if extra in s:
+                    table.add_row(extra, f"{s[extra]:,.2f}")
     console.print(table)
     for note in s.get("openv2b_not_modelled", []):
         console.print(f"[yellow]not modelled by v2b (billed without it):[/] {note}")

@@ -82,12 +82,32 @@ def _chargers(site: Site) -> Table:
 
 
 def _tariff(site: Site) -> Table:
-    table = Table(title=f"tariff — demand charge {site.tariff.demand_charge_usd_per_kw} $/kW per month")
-    for col in ("period", "from", "to", "price $/kWh"):
+    t = site.tariff
+    table = Table(title=f"tariff — demand charge {t.demand_charge_usd_per_kw} $/kW per month")
+    for col in ("part", "from", "to", "when", "rate"):
         table.add_column(col)
-    for p in site.tariff.energy:
-        table.add_row(p.name, p.start, p.end, f"{p.price_per_kwh:g}")
+    if t.price_series is not None:
+        table.add_row("energy: price series", "", "", "every slot", t.price_series)
+    for p in t.energy:
+        table.add_row(f"energy: {p.name}", p.start, p.end, _when(p), f"{p.price_per_kwh:g} $/kWh")
+    for c in t.demand_charges:
+        table.add_row(f"demand: {c.name}", c.start, c.end, _when(c), f"{c.usd_per_kw:g} $/kW (month's peak)")
+    for e in t.demand_response:
+        terms = []
+        if e.limit_kw is not None:
+            terms.append(f"limit {e.limit_kw:g} kW, {e.penalty_per_kwh:g} $/kWh above")
+        if e.incentive_usd_per_kw:
+            terms.append(f"{e.incentive_usd_per_kw:g} $/kW below {e.baseline_kw:g} kW if kept")
+        if e.price_adder_per_kwh:
+            terms.append(f"+{e.price_adder_per_kwh:g} $/kWh")
+        table.add_row(f"event: {e.name}", e.start.isoformat(sep=" ", timespec="minutes"),
+                      e.end.isoformat(sep=" ", timespec="minutes"), "once", "; ".join(terms))
     return table
+
+
+def _when(window) -> str:
+    days = {"all": "every day", "weekdays": "weekdays", "weekends": "weekends"}[window.days]
+    return days + (f", months {', '.join(map(str, window.months))}" if window.months else "")
 
 
 def _negotiation(site: Site) -> Table:

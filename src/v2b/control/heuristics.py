@@ -101,14 +101,17 @@ def sorted_within_threshold(
     """Charge in ``key`` order while metered power stays under a peak threshold.
 
     The threshold is the higher of the month's peak so far and today's highest
-    building load so far (a peak that is already paid, or about to be). The
-    current slot's load is the measured one where known, else the last
-    measurement plus ``margin_kw`` (:func:`load_estimate_kw`). EVs that would miss
-    their target otherwise get their minimum power first, even above the threshold.
+    building load so far (a peak that is already paid, or about to be), or a
+    demand-response event's limit where that is lower. The current slot's load
+    is the measured one where known, else the last measurement plus ``margin_kw``
+    (:func:`load_estimate_kw`). EVs that would miss their target otherwise get their
+    minimum power first, even above the threshold.
     """
     wanted = np.where(obs.occupied, np.minimum(rating_kw(obs, site), power_to_target_kw(obs, site)), 0.0)
     power = np.minimum(must_charge_now_kw(obs, site), wanted)
     threshold_kw = max(obs.peak_so_far_kw, float(obs.load_today_kw.max(initial=0.0)))
+    if obs.dr_limit_today_kw.size:  # a demand-response event's limit caps the threshold
+        threshold_kw = min(threshold_kw, float(obs.dr_limit_today_kw[obs.slot_of_day]))
     headroom = threshold_kw - load_estimate_kw(obs, margin_kw) - power.sum()
     order = np.argsort(np.where(obs.occupied, key(obs, site), np.inf), kind="stable")
     extra = np.zeros_like(power)

@@ -10,13 +10,17 @@ efficiencies, demand charges, file names) and CSVs:
 - ``building_load.csv`` / ``grid_prices.csv``: sparse ``slot,value[,tou]`` rows,
   step-and-hold, 0 before the first row.
 
-Each vehicle's ``max_charge_kw`` / ``max_discharge_kw`` become its session's own limits and
-``site_cap_kw`` the site's connection limit, ``demand_charge_peak_usd_per_kw`` a windowed demand
-charge on the daily ``peak`` TOU slots (``docs/model.md``). v2b has no SoC chaining across a
-vehicle's sessions (openv2b's ``persistence``) or demand-response events yet: every session
-uses its own ``soc_arrival_kwh`` (openv2b with ``persistence: false``) and the rest is reported
-in :attr:`OpenV2BScenario.ignored` (printed by ``v2b simulate --openv2b``, recorded in its
-``summary.json``).
+- ``dr_events.csv`` (``dr_events_file``): ``start_slot, end_slot`` (the window is the slots
+  ``start < s <= end``), ``fsl_kw, penalty_usd_per_kwh[, incentive_usd_per_kw, baseline_kw]``.
+
+Each vehicle's ``max_charge_kw`` / ``max_discharge_kw`` become its session's own limits,
+``min_soc_kwh`` its own discharge floor, and with ``persistence`` (openv2b's default) its later
+sessions arrive with what it left with minus ``depletion_kwh``; ``site_cap_kw`` is the site's
+connection limit, ``demand_charge_peak_usd_per_kw`` a windowed demand charge on the daily
+``peak`` TOU slots, and each demand-response event a limit with a penalty and an incentive
+(``docs/model.md``). What v2b does not model is reported in :attr:`OpenV2BScenario.ignored`
+(printed by ``v2b simulate --openv2b``, recorded in its ``summary.json``); what it cannot
+represent is refused, naming the field.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ class OpenV2BScenario:
     tou: tuple[str, ...]
     report: SkipReport | None = None
     ignored: tuple[str, ...] = field(default=())
+    #: demand-response events: start_slot, end_slot, fsl_kw, penalty_usd_per_kwh,
+    #: incentive_usd_per_kw, baseline_kw (empty without a ``dr_events_file``)
+    dr_events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def slot_minutes(self) -> float:
@@ -225,6 +232,20 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
             limits[c] = check_number(checks, raw[c], c, required=False)
             bad = limits[c] <= 0 if lowest == "> 0" else limits[c] < 0
             checks.check(bad, c, raw[c], f"must be a power {lowest} kW (or empty: the charger's)")
+    for c in ("min_soc_kwh", "depletion_kwh"):
+        if c in raw:
+            limits[c] = np.nan_to_num(check_number(checks, raw[c], c, required=False), nan=0.0)
+            checks.check(limits[c] < 0, c, raw[c], "must be >= 0 kWh")
+    if "min_soc_kwh" in limits:
+        floor = limits["min_soc_kwh"]
+        checks.check(floor > battery, "min_soc_kwh", raw["min_soc_kwh"], "must be <= battery_kwh")
+        checks.check(num["soc_arrival_kwh"] < floor, "soc_arrival_kwh", raw["soc_arrival_kwh"],
+                     "is below the vehicle's min_soc_kwh")
+    if "max_soc_kwh" in raw:
+        ceiling = check_number(checks, raw["max_soc_kwh"], "max_soc_kwh", required=False)
+        checks.check(np.isfinite(ceiling) & (ceiling != battery), "max_soc_kwh", raw["max_soc_kwh"],
+                     "is a charging ceiling below battery_kwh, which v2b does not model (leave it "
+                     "empty or equal to battery_kwh)")
     keep = checks.finish()
     vehicles = raw[keep].reset_index(drop=True)
     for c in (*needed, *limits):
@@ -234,10 +255,11 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
     load_kw, _ = _step_series(directory / manifest["building_file"], horizon, skip_invalid)
     prices, tou = _step_series(directory / manifest["prices_file"], horizon, skip_invalid)
     ignored = []
-    if manifest.get("dr_events_file"):
-        ignored.append("dr_events_file (demand-response events)")
-    if manifest.get("persistence", True) and vehicles["vehicle_id"].duplicated().any():
-        ignored.append("persistence (each session keeps its own soc_arrival_kwh)")
+    if manifest.get("heuristic_threshold_kw") is not None:
+        ignored.append("heuristic_threshold_kw (openv2b's heuristics' threshold; v2b's EDF and LLF "
+                       "use the month's peak so far)")
+    dr_file = manifest.get("dr_events_file")
+    dr_events = _dr_events(directory / dr_file, horizon) if dr_file else pd.DataFrame()
     return OpenV2BScenario(
         directory=directory,
         manifest=manifest,
@@ -248,4 +270,33 @@ def read_openv2b(directory: str | Path, *, skip_invalid: bool = False) -> OpenV2
         tou=tuple(tou),
         report=checks.report if skip_invalid else None,
         ignored=tuple(ignored),
+        dr_events=dr_events,
     )
+
+
+def _dr_events(path: Path, horizon: int) -> pd.DataFrame:
+    """``dr_events.csv``, every row checked (a bad event is never skipped: it is money)."""
+    raw = read_csv_text(path)
+    needed = ("start_slot", "end_slot", "fsl_kw", "penalty_usd_per_kwh")
+    require_named(str(path), list(raw.columns), needed)
+    checks = RowChecks(str(path), len(raw), skip_invalid=False)
+    num = {c: check_number(checks, raw[c], c, required=True) for c in needed}
+    for c in ("incentive_usd_per_kw", "baseline_kw"):
+        num[c] = (check_number(checks, raw[c], c, required=False) if c in raw
+                  else np.full(len(raw), np.nan))
+    for c in ("start_slot", "end_slot"):
+        checks.check((num[c] < 0) | (num[c] != np.round(num[c])), c, raw[c], "must be an integer >= 0")
+    checks.check(num["end_slot"] <= num["start_slot"], "end_slot", raw["end_slot"],
+                 "must be after start_slot")
+    checks.check(num["end_slot"] >= horizon, "end_slot", raw["end_slot"],
+                 f"must be < horizon_slots ({horizon}): the window (start, end] lies inside the horizon")
+    for c in ("fsl_kw", "penalty_usd_per_kwh", "incentive_usd_per_kw", "baseline_kw"):
+        checks.check(num[c] < 0, c, num[c], "must be >= 0")
+    checks.finish()
+    frame = pd.DataFrame(num).sort_values("start_slot", kind="stable").reset_index(drop=True)
+    overlap = frame["start_slot"].to_numpy()[1:] < frame["end_slot"].to_numpy()[:-1]
+    if overlap.any():
+        k = int(np.flatnonzero(overlap)[0])
+        raise DataError(f"{path}: events starting at slots {int(frame['start_slot'][k])} and "
+                        f"{int(frame['start_slot'][k + 1])} overlap")
+    return frame

@@ -208,6 +208,32 @@ def window_peaks(
     return rows, cost, np.repeat(problem.window_floor_kw, n), np.full(k * n, INF)
 
 
+def dr_overflow(
+    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
+) -> tuple[RowBlock, np.ndarray, np.ndarray, np.ndarray]:
+    """Demand-response events: power above an event's limit ``o_fb >= load + sum(c - d) - limit``
+    per scenario and block the events cover (the block's highest in-event load, its lowest
+    limit), cost ``penalty x in-event hours x weight_f`` per kW (columns from ``first_col``,
+    scenario-major). Rows only where the EVs at full power could pass the limit; exact where a
+    block is one slot. Returns the rows and the columns' cost, lower and upper bounds."""
+    penalty = problem.dr_penalty_per_kwh
+    inside = penalty > 0
+    grid = problem.grid
+    load_max = grid.block_max(np.where(inside[None, :], problem.load_kw, -INF))
+    limit = grid.block_min(np.where(inside, problem.dr_limit_kw, INF))
+    hours = grid.block_mean(inside.astype(float)) * grid.dt_h
+    rate = grid.block_max(np.where(inside, penalty, 0.0))
+    need = np.isfinite(load_max) & (load_max + _ev_block_max(problem, lay) > limit[None, :] + 1e-9)
+    row_id, parts = _ev_rows(problem, lay, need, -1.0)
+    s, b = np.nonzero(need)
+    cols = first_col + np.arange(s.size)
+    parts.append((row_id[need], cols, np.ones(s.size)))
+    parts += _aggregate_entries(row_id, need, alay, -1.0)
+    rows = _block("dr_overflow", parts, (load_max - limit[None, :])[need], np.full(s.size, INF))
+    cost = rate[b] * hours[b] * problem.scenario_weight[s]
+    return rows, cost, np.zeros(s.size), np.full(s.size, INF)
+
+
 def no_export(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
     """The site never exports: ``load + sum(c - d) >= 0``, where discharge could reach it."""
     load_min = problem.grid.block_min(problem.load_kw)

@@ -135,6 +135,12 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         lower = np.concatenate([lower, w_lower])
         upper = np.concatenate([upper, w_upper])
         extra_rows = [*extra_rows, window_rows]
+    if problem.dr_penalty_per_kwh.any():
+        dr_rows, dr_cost, dr_lower, dr_upper = blocks.dr_overflow(problem, lay, alay, cost.size)
+        cost = np.concatenate([cost, dr_cost])
+        lower = np.concatenate([lower, dr_lower])
+        upper = np.concatenate([upper, dr_upper])
+        extra_rows = [*extra_rows, dr_rows]
     rows = [
         blocks.energy_balance(problem, lay),
         blocks.charge_curve(problem, lay),

@@ -19,7 +19,7 @@ from v2b.opt.problem import ChargingProblem, split_uncontrolled
 from v2b.opt.units import Units
 from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.site import Site
-from v2b.tariff import episode_demand_windows, episode_prices_per_kwh
+from v2b.tariff import dr_arrays, episode_demand_windows, episode_prices_per_kwh
 from v2b.timegrid import clip_departure_slot
 
 
@@ -103,4 +103,7 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         problem = dataclasses.replace(
             problem, window_usd_per_kw=np.array([w.usd_per_kw for w in windows]),
             window_slots=np.stack([w.mask for w in windows]), window_floor_kw=np.zeros(len(windows)))
+    dr_limit_kw, dr_penalty_per_kwh = dr_arrays(site, episode.dates)
+    if dr_limit_kw is not None:
+        problem = dataclasses.replace(problem, dr_limit_kw=dr_limit_kw, dr_penalty_per_kwh=dr_penalty_per_kwh)
     return problem, sessions

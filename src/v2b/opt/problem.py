@@ -61,6 +61,9 @@ class ChargingProblem:
     window_usd_per_kw, window_slots, window_floor_kw : ndarray
         The tariff's windowed demand charges: each one's rate [$/kW], the horizon slots it
         covers (shape (k, horizon_slots)) and the peak already paid inside it [kW].
+    dr_limit_kw, dr_penalty_per_kwh : ndarray, shape (horizon_slots,)
+        Demand-response events: the power limit of each slot (inf outside events) and the
+        penalty per kWh above it (0 outside); empty: no event in the horizon.
     scenario_sets : ndarray of bool, shape (n_sets, n_scenarios), optional
         ``units.scenario`` indexes these sets: a unit belongs to every scenario of
         its set. Default: one set per scenario (the identity). A connected EV
@@ -86,6 +89,8 @@ class ChargingProblem:
     window_usd_per_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     window_slots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     window_floor_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dr_limit_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dr_penalty_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_scenarios(self) -> int:
@@ -226,7 +231,19 @@ def problem_from_observation(
         future_aggregate=aggregate,
         site_limit_kw=site.connection_limit_kw,
         **window_charges(site, obs, horizon),
+        **dr_terms(obs, horizon),
     )
+
+
+def dr_terms(obs: Observation, horizon: int) -> dict[str, np.ndarray]:
+    """Today's demand-response limits and penalties from ``obs`` over a plan of ``horizon``
+    slots (none: an observation without events)."""
+    penalty = obs.dr_penalty_today_per_kwh
+    if penalty.size != SLOTS_PER_DAY or not penalty[obs.slot_of_day : obs.slot_of_day + horizon].any():
+        return {}
+    window = slice(obs.slot_of_day, obs.slot_of_day + horizon)
+    return {"dr_limit_kw": obs.dr_limit_today_kw[window].astype(float),
+            "dr_penalty_per_kwh": penalty[window].astype(float)}
 
 
 def window_charges(site: Site, obs: Observation, horizon: int) -> dict[str, np.ndarray]:

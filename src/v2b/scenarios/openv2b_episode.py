@@ -67,25 +67,52 @@ def openv2b_episode(
         requests,
     )
     episode = arrays.to_episode(site_name, "replay", index)
-    limits = _vehicle_limits(v)
+    limits = _vehicle_limits(v, bool(scenario.manifest["persistence"]))
     sessions = tuple(dataclasses.replace(s, **lim) for s, lim in zip(episode.sessions, limits, strict=True))
     return dataclasses.replace(episode, sessions=sessions)
 
 
-def _vehicle_limits(vehicles) -> list[dict]:
+def _vehicle_limits(vehicles, persistence: bool) -> list[dict]:
     """Each vehicle's own charge and discharge limits (``max_charge_kw``, ``max_discharge_kw``;
-    a discharge limit of 0 is a car without V2B)."""
+    a discharge limit of 0 is a car without V2B), its floor (``min_soc_kwh``) and, with
+    ``persistence``, its identity and the energy it used since its last visit, so that a
+    returning car arrives with what it left with (``docs/model.md``, "Returning cars")."""
     n = len(vehicles)
-    def column(name: str) -> np.ndarray:
-        return vehicles[name].to_numpy(dtype=float) if name in vehicles else np.full(n, np.nan)
+    def column(name: str, empty: float = np.nan) -> np.ndarray:
+        return vehicles[name].to_numpy(dtype=float) if name in vehicles else np.full(n, empty)
 
     up, down = column("max_charge_kw"), column("max_discharge_kw")
+    battery = vehicles["battery_kwh"].to_numpy(dtype=float)
+    floor = column("min_soc_kwh", 0.0) / battery
+    depletion = column("depletion_kwh", 0.0)
+    ids = vehicles["vehicle_id"].astype(str).tolist()
     return [
         {"max_charge_kw": None if np.isnan(u) else float(u),
          "max_discharge_kw": None if np.isnan(d) else float(d),
-         "v2b_allowed": bool(np.isnan(d) or d > 0)}
-        for u, d in zip(up.tolist(), down.tolist(), strict=True)
+         "v2b_allowed": bool(np.isnan(d) or d > 0),
+         "min_soc": float(f),
+         "vehicle_id": f"v{i}" if persistence else None,
+         "depletion_kwh": float(e) if persistence else 0.0}
+        for u, d, f, i, e in zip(up.tolist(), down.tolist(), floor.tolist(), ids, depletion.tolist(),
+                                 strict=True)
     ]
+
+
+def _dr_events(scenario: OpenV2BScenario, start: dt.datetime) -> list[dict]:
+    """openv2b's demand-response events as the site's: the window of slots ``(start, end]``
+    becomes the clock times from the end of slot ``start`` to the end of slot ``end``."""
+    minutes = scenario.slot_minutes
+    out = []
+    for k, e in enumerate(scenario.dr_events.itertuples()):
+        begin = start + dt.timedelta(minutes=(e.start_slot + 1) * minutes)
+        end = start + dt.timedelta(minutes=(e.end_slot + 1) * minutes)
+        event = {"name": f"dr{k}-slot{int(e.start_slot)}", "start": begin.isoformat(), "end": end.isoformat(),
+                 "limit_kw": float(e.fsl_kw), "penalty_per_kwh": float(e.penalty_usd_per_kwh)}
+        if np.isfinite(e.baseline_kw) and np.isfinite(e.incentive_usd_per_kw) and e.incentive_usd_per_kw > 0:
+            event |= {"incentive_usd_per_kw": float(e.incentive_usd_per_kw),
+                      "baseline_kw": float(e.baseline_kw)}
+        out.append(event)
+    return out
 
 
 def _daily_periods(price_per_slot: np.ndarray, source: str) -> list[dict]:
@@ -138,12 +165,13 @@ def _peak_class_charge(scenario: OpenV2BScenario) -> dict:
             else clock(first), "usd_per_kw": float(m["demand_charge_peak_usd_per_kw"])}
 
 
-def openv2b_site(scenario: OpenV2BScenario, defaults: Site) -> Site:
-    """A v2b site with the scenario's chargers, efficiencies, prices and demand charge.
+def openv2b_site(scenario: OpenV2BScenario, defaults: Site, start: dt.datetime = DEFAULT_START) -> Site:
+    """A v2b site with the scenario's chargers, efficiencies, prices, demand charges, connection
+    limit and demand-response events (slot 0 at ``start``).
 
     What openv2b does not specify (missing-SoC penalty, degradation, external price)
     comes from ``defaults``. The charge limit is flat (openv2b has no SoC taper) and
-    the discharge floor 0 (openv2b's per-vehicle ``min_soc_kwh`` is not modelled).
+    the site's discharge floor 0 (each car's ``min_soc_kwh`` is its own floor).
     """
     m = scenario.manifest
     price = np.repeat(scenario.price_per_kwh, int(round(scenario.slot_minutes / SLOT_MINUTES)))
@@ -177,4 +205,10 @@ def openv2b_site(scenario: OpenV2BScenario, defaults: Site) -> Site:
         data["connection_limit_kw"] = float(m["site_cap_kw"])
     if m.get("demand_charge_peak_usd_per_kw"):
         data["tariff"]["demand_charges"] = [_peak_class_charge(scenario)]
+    if not scenario.dr_events.empty:
+        if (scenario.slot_minutes % SLOT_MINUTES) or (1440 % scenario.slot_minutes):
+            raise DataError(f"{scenario.directory / m['dr_events_file']}: events on "
+                            f"{scenario.slot_minutes:g}-minute slots do not fall on v2b's "
+                            f"{SLOT_MINUTES}-minute grid")
+        data["tariff"]["demand_response"] = _dr_events(scenario, start)
     return site_from_dict(data, origin=str(scenario.directory / "scenario.json"))

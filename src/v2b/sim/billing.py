@@ -1,8 +1,8 @@
 """The building's bill and the run's metrics, computed from a trace alone.
 
 Building cost follows CONSENT Eq. (1) minus user payments (``docs/model.md``,
-"Billing and metrics"): ``energy + demand + K_SOC x unmet + K_batt x discharged
-- payments``. A target counts as met within ``TARGET_TOLERANCE_KWH``.
+"Billing and metrics"): ``energy + demand (+ demand-response penalties - incentives) +
+K_SOC x unmet + K_batt x discharged - payments``. A target counts as met within ``TARGET_TOLERANCE_KWH``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from v2b.sim.trace import Trace
 from v2b.site import Site
-from v2b.tariff import episode_demand_windows, window_peaks_kw
+from v2b.tariff import dr_settlements, episode_demand_windows, episode_dr_events, window_peaks_kw
 from v2b.timegrid import SLOT_H
 
 
@@ -41,6 +41,9 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
     window_usd = {w.name: w.usd_per_kw * peak for w, peak in zip(windows, window_peaks_kw(total_kw, windows),
                                                                   strict=True)}
     demand = demand_charge_usd(total_kw, site.tariff.demand_charge_usd_per_kw) + sum(window_usd.values())
+    events = [e for e in episode_dr_events(site, trace.dates) if np.isfinite(e.limit_kw)]
+    settled = dr_settlements(total_kw, events)
+    dr_net = sum(e["penalty_usd"] - e["incentive_usd"] for e in settled)
     soc_penalty = site.penalties.soc_penalty_usd_per_kwh * unmet_kwh
     degradation = site.penalties.degradation_usd_per_kwh * discharged_kwh
     users = len(trace.sessions)
@@ -54,8 +57,8 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         "soc_penalty_usd": soc_penalty,
         "degradation_usd": degradation,
         "user_payments_usd": payments_usd,
-        "building_cost_usd": energy + demand + soc_penalty + degradation - payments_usd,
-        "utility_bill_usd": energy + demand,
+        "building_cost_usd": energy + demand + dr_net + soc_penalty + degradation - payments_usd,
+        "utility_bill_usd": energy + demand + dr_net,
         "energy_delivered_kwh": delivered_kwh,
         "charged_kwh": charged_kwh,
         "discharged_kwh": discharged_kwh,
@@ -72,6 +75,16 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         "user_cost_usd_per_kwh": payments_usd / delivered_kwh if delivered_kwh > 0 else 0.0,
         **_limit_figures(trace, site.connection_limit_kw),
         **({"window_demand_charges_usd": window_usd} if window_usd else {}),
+        **(_dr_figures(settled) if settled else {}),
+    }
+
+
+def _dr_figures(settled: list[dict]) -> dict[str, Any]:
+    """Demand-response money: penalties for energy above a limit, incentives for events kept."""
+    return {
+        "dr_penalty_usd": float(sum(e["penalty_usd"] for e in settled)),
+        "dr_incentive_usd": float(sum(e["incentive_usd"] for e in settled)),
+        "dr_events": settled,
     }
 
 

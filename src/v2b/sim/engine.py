@@ -41,7 +41,7 @@ from v2b.sim.assignment import arrival_order, pick_charger, preference_order
 from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
-from v2b.tariff import episode_demand_windows, episode_prices_per_kwh, window_peaks_kw
+from v2b.tariff import dr_arrays, episode_demand_windows, episode_prices_per_kwh, window_peaks_kw
 from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
 from v2b.users.choice import Choice, Chooser
 from v2b.users.drivers import driver_rng
@@ -94,7 +94,8 @@ class _Plugged:
         self.energy_kwh[i] = arrival_kwh
         self.battery_kwh[i] = s.battery_kwh
         self.target_kwh[i] = option.soc_target * s.battery_kwh
-        self.floor_kwh[i] = min(s.soc_arrival, site.battery.discharge_floor_soc) * s.battery_kwh
+        floor_soc = site.battery.discharge_floor_soc if s.min_soc is None else s.min_soc
+        self.floor_kwh[i] = min(s.soc_arrival, floor_soc) * s.battery_kwh
         self.departure_floor_kwh[i] = arrival_kwh if site.battery.keep_arrival_energy else 0.0
         self.arrival_slot[i] = s.arrival_slot
         self.departure_slot[i] = option.departure_slot
@@ -211,8 +212,12 @@ class Simulator:
         #: the tariff's windowed demand charges on this episode, and the peak inside each so far
         self.demand_windows = episode_demand_windows(site, episode.dates)
         self.window_peaks_kw = np.zeros(len(self.demand_windows))
+        #: demand-response limits and penalties per episode slot (None: no event in the episode)
+        self.dr_limit_kw, self.dr_penalty_per_kwh = dr_arrays(site, episode.dates)
         self.slot = 0
         self.decision_seconds: list[float] = []
+        #: a returning car's SoC when it last left (vehicle id -> SoC), for chained arrivals
+        self.vehicle_soc: dict[str, float] = {}
 
     @property
     def done(self) -> bool:
@@ -248,6 +253,7 @@ class Simulator:
             price_today_per_kwh=self.trace.price_per_kwh[day_start : day_start + SLOTS_PER_DAY].copy(),
             window_peaks_so_far_kw=self.window_peaks_kw.copy(),
             windows_today=self._windows_on(day_start),
+            **self._dr_on(day_start),
             ev_max_kw=p.ev_max_kw.copy(),
             ev_discharge_max_kw=p.ev_discharge_max_kw.copy(),
         )
@@ -256,6 +262,13 @@ class Simulator:
         """Which slots of the day starting at ``day_start`` each windowed demand charge covers."""
         rows = [w.mask[day_start : day_start + SLOTS_PER_DAY] for w in self.demand_windows]
         return np.array(rows, dtype=bool).reshape(len(rows), SLOTS_PER_DAY)
+
+    def _dr_on(self, day_start: int) -> dict[str, np.ndarray]:
+        if self.dr_limit_kw is None:
+            return {}
+        today = slice(day_start, day_start + SLOTS_PER_DAY)
+        return {"dr_limit_today_kw": self.dr_limit_kw[today].copy(),
+                "dr_penalty_today_per_kwh": self.dr_penalty_per_kwh[today].copy()}
 
     def _past_view(self, day_start: int) -> np.ndarray:
         view = self.trace.building_kw[:day_start].view()
@@ -266,6 +279,8 @@ class Simulator:
         p = self.plugged
         rec = self.trace.sessions[p.record[i]]
         rec.soc_departure = float(p.energy_kwh[i] / p.battery_kwh[i])
+        if rec.vehicle_id is not None:
+            self.vehicle_soc[rec.vehicle_id] = rec.soc_departure
         rec.payment_usd = self._agreed[p.record[i]].payment_usd(rec.delivered_kwh, rec.promised_kwh)
         p.disconnect(i)
 
@@ -303,6 +318,7 @@ class Simulator:
             option="",
             rejected=True,
             requested_departure_slot=s.departure_slot,
+            vehicle_id=s.vehicle_id,
         )
         self.trace.sessions.append(record)
         request = self.request_for(s, charger_index)
@@ -347,9 +363,22 @@ class Simulator:
         self.plugged.connect(request.charger_index, pending.record_index, s, option, self.site)
         return record
 
+    def returning(self, s: Session) -> Session:
+        """``s`` with the SoC its car arrives with: for a car seen before (``vehicle_id``), what
+        it left with last time minus ``depletion_kwh``, kept within [its floor, full]
+        (``docs/model.md``, "Returning cars"); otherwise ``s`` as given."""
+        if s.vehicle_id is None or s.vehicle_id not in self.vehicle_soc:
+            return s
+        floor = self.site.battery.discharge_floor_soc if s.min_soc is None else s.min_soc
+        soc = self.vehicle_soc[s.vehicle_id] - s.depletion_kwh / s.battery_kwh
+        return dataclasses.replace(s, soc_arrival=float(min(max(soc, floor), 1.0)))
+
     def admit(self, s: Session) -> SessionRecord:
         """One arrival offline: :meth:`offer`, the simulated driver's choice at once, :meth:`choose`."""
+        s = self.returning(s)
         pending = self.offer(s)
+        if s.vehicle_id is not None:  # a car turned away keeps its SoC for its next visit
+            self.vehicle_soc[s.vehicle_id] = s.soc_arrival
         if pending is None:
             return self.trace.sessions[-1]
         choice = self.chooser(pending.menu, pending.request,

@@ -59,6 +59,8 @@ class SessionRecord:
     marginal_utility_usd: float = float("nan")
     offered_options: int = 0
     offered_price_usd: float = float("nan")
+    #: the car, where it comes back within the episode (its SoC carries over between visits)
+    vehicle_id: str | None = None
 
     @property
     def delivered_kwh(self) -> float:
