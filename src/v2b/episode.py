@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -60,6 +60,9 @@ class Episode:
     """A billing month: ``dates`` (weekdays), building load per slot and sessions.
 
     ``kind`` is ``"test"``, ``"pool"`` or ``"replay"``; ``index`` counts within it.
+    ``overnight``: sessions may stay past midnight, up to the episode's end (its dates must
+    then be consecutive days; ``docs/model.md``, "Overnight sessions"); otherwise every
+    car leaves by the end of its arrival's day.
     """
 
     site_name: str
@@ -68,12 +71,23 @@ class Episode:
     dates: tuple[dt.date, ...]
     load_kw: np.ndarray
     sessions: tuple[Session, ...] = field(default=())
+    overnight: bool = False
 
     def __post_init__(self) -> None:
         if self.load_kw.shape != (len(self.dates) * SLOTS_PER_DAY,):
             raise ValueError(
                 f"load_kw has shape {self.load_kw.shape}, expected ({len(self.dates) * SLOTS_PER_DAY},)"
             )
+        if self.overnight:
+            gaps = [b for a, b in zip(self.dates, self.dates[1:], strict=False) if (b - a).days != 1]
+            if gaps:
+                raise ValueError(f"an overnight episode needs consecutive dates; {gaps[0]} does not follow "
+                                 "the day before it")
+
+    def latest_departure_slot(self, arrival_slot: int) -> int:
+        """The latest a car arriving at ``arrival_slot`` can stay (exclusive): its day's end, or
+        the episode's end where cars stay overnight."""
+        return self.n_slots if self.overnight else (arrival_slot // SLOTS_PER_DAY + 1) * SLOTS_PER_DAY
 
     @property
     def days(self) -> int:
@@ -94,5 +108,7 @@ class Episode:
             index=self.index,
             dates=self.dates[:days],
             load_kw=self.load_kw[:end].copy(),
-            sessions=tuple(s for s in self.sessions if s.arrival_slot < end),
+            sessions=tuple(s if s.departure_slot <= end else replace(s, departure_slot=end)
+                           for s in self.sessions if s.arrival_slot < end),
+            overnight=self.overnight,
         )

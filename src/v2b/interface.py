@@ -76,6 +76,13 @@ class Observation:
     #: per kWh above it [$/kWh] (0 outside); empty: no event today
     dr_limit_today_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dr_penalty_today_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: cars may stay past midnight (``docs/model.md``, "Overnight sessions"); then tomorrow's
+    #: prices, windows and demand-response terms as today's (empty on the episode's last day)
+    overnight: bool = False
+    price_tomorrow_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    windows_tomorrow: np.ndarray = field(default_factory=lambda: np.zeros((0, 96), dtype=bool))
+    dr_limit_tomorrow_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dr_penalty_tomorrow_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def vehicle_limits_kw(obs: Observation) -> tuple[np.ndarray, np.ndarray]:
@@ -204,6 +211,8 @@ class Policy(ABC):
     description: ClassVar[str] = ""
     serves_evs: ClassVar[bool] = True
     sees_future: ClassVar[bool] = False
+    #: its menus change the departure within the arrival's day (refused where cars stay overnight)
+    menus_within_day: ClassVar[bool] = False
 
     def reset(self, ctx: PolicyContext) -> None:
         self.ctx = ctx

@@ -30,10 +30,12 @@ def end_of_day(slot: int) -> int:
     return (slot // SLOTS_PER_DAY + 1) * SLOTS_PER_DAY
 
 
-def clip_departure_slot(arrival_slot: int, departure_slot: int) -> int:
+def clip_departure_slot(arrival_slot: int, departure_slot: int, latest_slot: int | None = None) -> int:
     """A departure the engine can apply: after arrival, by the end of the arrival's day
-    (``docs/model.md``, "Time and episodes": every EV leaves by the end of its day)."""
-    return int(min(max(departure_slot, arrival_slot + 1), end_of_day(arrival_slot)))
+    (``docs/model.md``, "Time and episodes": every EV leaves by the end of its day), or by
+    ``latest_slot`` where cars may stay overnight (an episode's end)."""
+    latest = end_of_day(arrival_slot) if latest_slot is None else latest_slot
+    return int(min(max(departure_slot, arrival_slot + 1), latest))
 
 
 def clock_to_slot(text: str) -> int:

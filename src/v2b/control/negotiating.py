@@ -46,6 +46,7 @@ class NegotiatingCharging(SmartCharging):
     """Smart charging that prices each arrival on N_neg sampled futures."""
 
     reject_allowed: ClassVar[bool] = True
+    menus_within_day: ClassVar[bool] = True
 
     def reset(self, ctx: PolicyContext) -> None:
         super().reset(ctx)
@@ -177,6 +178,7 @@ class ConsentNoReject(Consent):
 
 
 class MenuNegotiation(SmartCharging):
+    menus_within_day: ClassVar[bool] = True
     name = "menu"
     description = ("Menu-based negotiation: each level's largest deviation at a static price per "
                    "level calibrated on the sampling pool (`v2b menu calibrate`), plus reject; policy 6.")

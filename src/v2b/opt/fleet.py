@@ -180,7 +180,8 @@ def session_units(
     chargers : ChargerArrays
         Site chargers.
     floor_soc : float
-        V2B floor SoC (lowered to the arrival SoC where that is below).
+        V2B floor SoC (lowered to the arrival SoC where that is below; a session's own
+        ``min_soc`` replaces it).
     scenario, start_slot, end_slot : ndarray of int
         Scenario set and connection window of each unit [slots from the plan's start].
     keep_arrival_energy : bool
@@ -192,6 +193,7 @@ def session_units(
     battery = np.array([x.battery_kwh for x in sessions], dtype=float)
     soc0 = np.array([x.soc_arrival for x in sessions], dtype=float)
     soc_req = np.array([x.soc_requested for x in sessions], dtype=float)
+    own_floor = np.array([floor_soc if x.min_soc is None else x.min_soc for x in sessions], dtype=float)
     ch = np.asarray(charger, dtype=int)
     return Units(
         scenario=np.asarray(scenario, dtype=int),
@@ -202,7 +204,7 @@ def session_units(
         energy_kwh=soc0 * battery,
         battery_kwh=battery,
         target_kwh=np.clip(soc_req, 0.0, 1.0) * battery,
-        floor_kwh=np.minimum(soc0, floor_soc) * battery,
+        floor_kwh=np.minimum(soc0, own_floor) * battery,
         departure_floor_kwh=soc0 * battery if keep_arrival_energy else np.zeros(battery.size),
         max_kw=np.minimum(chargers.max_kw[ch], [x.charge_limit_kw for x in sessions]).astype(float),
         min_kw=-np.minimum(-chargers.min_kw[ch], [x.discharge_limit_kw for x in sessions]).astype(float),

@@ -23,11 +23,13 @@ from v2b.tariff import dr_arrays, episode_demand_windows, episode_prices_per_kwh
 from v2b.timegrid import clip_departure_slot
 
 
-def fcfs_assignment(site: Site, sessions: tuple[Session, ...]) -> list[tuple[Session, int]]:
+def fcfs_assignment(site: Site, sessions: tuple[Session, ...],
+                    episode: Episode | None = None) -> list[tuple[Session, int]]:
     """``(session, charger)`` for every admitted session, in service order.
 
-    Mirrors the engine: departures (clipped to the end of the arrival's day)
-    free a charger at their slot, then arrivals take the most preferred free one.
+    Mirrors the engine: departures (clipped to the end of the arrival's day, or of
+    ``episode`` where its cars stay overnight) free a charger at their slot, then arrivals
+    take the most preferred free one.
     """
     chargers = site.charger_arrays
     order = preference_order(chargers)
@@ -37,14 +39,15 @@ def fcfs_assignment(site: Site, sessions: tuple[Session, ...]) -> list[tuple[Ses
         charger = pick_charger(busy_until <= s.arrival_slot, order)
         if charger is None:
             continue
-        busy_until[charger] = clipped_departure(s)
+        busy_until[charger] = clipped_departure(s, episode)
         out.append((s, charger))
     return out
 
 
-def clipped_departure(s: Session) -> int:
+def clipped_departure(s: Session, episode: Episode | None = None) -> int:
     """Departure slot as the engine applies it (:func:`v2b.timegrid.clip_departure_slot`)."""
-    return clip_departure_slot(s.arrival_slot, s.departure_slot)
+    latest = None if episode is None else episode.latest_departure_slot(s.arrival_slot)
+    return clip_departure_slot(s.arrival_slot, s.departure_slot, latest)
 
 
 def peak_lower_bound_kw(units: Units, load_kw: np.ndarray) -> float:
@@ -63,7 +66,7 @@ def peak_lower_bound_kw(units: Units, load_kw: np.ndarray) -> float:
 
 def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[Session]]:
     """The month LP (every slot its own block) and the admitted sessions, unit order."""
-    assigned = fcfs_assignment(site, episode.sessions)
+    assigned = fcfs_assignment(site, episode.sessions, episode)
     chargers = site.charger_arrays
     sessions = [s for s, _ in assigned]
     n = len(sessions)
@@ -74,7 +77,7 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         site.battery.discharge_floor_soc,
         np.zeros(n, dtype=int),
         np.array([s.arrival_slot for s in sessions], dtype=int),
-        np.array([clipped_departure(s) for s in sessions], dtype=int),
+        np.array([clipped_departure(s, episode) for s in sessions], dtype=int),
         site.battery.keep_arrival_energy,
     )
     load = episode.load_kw.astype(float)[None, :]

@@ -144,7 +144,8 @@ def problem_from_observation(
     future_model: str = "sessions",
     future_busy_until: np.ndarray | None = None,
 ) -> ChargingProblem:
-    """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day.
+    """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day (where cars
+    stay overnight: to the last connected car's departure tomorrow, :func:`overnight_slots`).
 
     Parameters
     ----------
@@ -180,12 +181,16 @@ def problem_from_observation(
         raise ValueError(f"future_model={future_model!r} must be one of {', '.join(FUTURE_MODELS)}")
     if not futures:
         raise ValueError("at least one future is needed")
-    horizon = SLOTS_PER_DAY - obs.slot_of_day
-    loads = np.stack([np.asarray(f.load_kw, dtype=float)[:horizon] for f in futures])
-    if loads.shape[1] < horizon:
-        raise ValueError(f"futures cover {loads.shape[1]} slots, the day has {horizon} left")
+    day_left = SLOTS_PER_DAY - obs.slot_of_day
+    loads = np.stack([np.asarray(f.load_kw, dtype=float)[:day_left] for f in futures])
+    if loads.shape[1] < day_left:
+        raise ValueError(f"futures cover {loads.shape[1]} slots, the day has {day_left} left")
     if obs.current_load_known:
         loads[:, 0] = obs.last_load_kw
+    extra = overnight_slots(obs)
+    if extra:
+        loads = np.concatenate([loads, tomorrow_load_kw(obs, loads, extra)], axis=1)
+    horizon = day_left + extra
     chargers = site.charger_arrays
     n = len(futures)
     floor = np.broadcast_to(
@@ -213,6 +218,9 @@ def problem_from_observation(
     units, loads = split_uncontrolled(units, loads, chargers.controllable, site)
     known = obs.price_today_per_kwh.size == SLOTS_PER_DAY
     price_day = obs.price_today_per_kwh if known else site.tariff.price_per_kwh_by_slot()
+    if extra:
+        ahead = obs.price_tomorrow_per_kwh if obs.price_tomorrow_per_kwh.size else price_day
+        price_day = np.concatenate([price_day, ahead[:extra]])
     return ChargingProblem(
         grid=grid,
         units=units,
@@ -238,22 +246,54 @@ def problem_from_observation(
 def dr_terms(obs: Observation, horizon: int) -> dict[str, np.ndarray]:
     """Today's demand-response limits and penalties from ``obs`` over a plan of ``horizon``
     slots (none: an observation without events)."""
-    penalty = obs.dr_penalty_today_per_kwh
-    if penalty.size != SLOTS_PER_DAY or not penalty[obs.slot_of_day : obs.slot_of_day + horizon].any():
-        return {}
+    penalty, limit = obs.dr_penalty_today_per_kwh, obs.dr_limit_today_kw
+    if obs.slot_of_day + horizon > SLOTS_PER_DAY:
+        none = np.zeros(SLOTS_PER_DAY)
+        penalty = np.concatenate([penalty if penalty.size else none, obs.dr_penalty_tomorrow_per_kwh
+                                  if obs.dr_penalty_tomorrow_per_kwh.size else none])
+        limit = np.concatenate([limit if limit.size else none + np.inf, obs.dr_limit_tomorrow_kw
+                                if obs.dr_limit_tomorrow_kw.size else none + np.inf])
     window = slice(obs.slot_of_day, obs.slot_of_day + horizon)
-    return {"dr_limit_kw": obs.dr_limit_today_kw[window].astype(float),
-            "dr_penalty_per_kwh": penalty[window].astype(float)}
+    if penalty.size < SLOTS_PER_DAY or not penalty[window].any():
+        return {}
+    return {"dr_limit_kw": limit[window].astype(float), "dr_penalty_per_kwh": penalty[window].astype(float)}
+
+
+def overnight_slots(obs: Observation) -> int:
+    """Slots past today's end the plan must cover: up to the last connected car's departure
+    tomorrow where cars stay overnight (``docs/model.md``, "Overnight sessions"); else 0."""
+    if not obs.overnight or not obs.occupied.any():
+        return 0
+    day_end = obs.slot - obs.slot_of_day + SLOTS_PER_DAY
+    latest = int(obs.departure_slot[obs.occupied].max())
+    return int(min(max(latest - day_end, 0), SLOTS_PER_DAY))
+
+
+def tomorrow_load_kw(obs: Observation, loads: np.ndarray, extra: int) -> np.ndarray:
+    """The building load of tomorrow's first ``extra`` slots in each scenario: today's load at
+    the same time of day where it is measured already, else the scenario's own (a same-time-
+    yesterday forecast, what a site without a model of tomorrow has)."""
+    seen = np.asarray(obs.load_today_kw, dtype=float)
+    out = np.empty((loads.shape[0], extra))
+    known = min(extra, seen.size)
+    out[:, :known] = seen[:known]
+    later = np.arange(known, extra) - obs.slot_of_day  # slots of day not yet measured: in the futures
+    out[:, known:] = loads[:, np.clip(later, 0, loads.shape[1] - 1)]
+    return out
 
 
 def window_charges(site: Site, obs: Observation, horizon: int) -> dict[str, np.ndarray]:
-    """The windowed demand charges for a plan from ``obs`` to the end of its day."""
+    """The windowed demand charges for a plan from ``obs`` to the end of its day (or into
+    tomorrow where a car stays overnight)."""
     charges = site.tariff.demand_charges
     if not charges:
         return {}
     today = obs.windows_today
     if today.shape != (len(charges), SLOTS_PER_DAY):  # an observation that does not say: none are open
         today = np.zeros((len(charges), SLOTS_PER_DAY), dtype=bool)
+    if obs.slot_of_day + horizon > SLOTS_PER_DAY:
+        tomorrow = obs.windows_tomorrow if obs.windows_tomorrow.shape == today.shape else today
+        today = np.concatenate([today, tomorrow], axis=1)
     floors = obs.window_peaks_so_far_kw if obs.window_peaks_so_far_kw.size == len(charges) else np.zeros(
         len(charges))
     return {"window_usd_per_kw": np.array([c.usd_per_kw for c in charges]),

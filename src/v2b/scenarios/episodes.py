@@ -33,7 +33,8 @@ class EpisodeArrays:
     """An episode as arrays (the form the future sampler stacks).
 
     Session arrays are sorted by (day, arrival, departure); slots are episode
-    slots, ``departure_slot`` exclusive and never past the end of its day.
+    slots, ``departure_slot`` exclusive and never past the end of its day (except in an
+    overnight episode, :attr:`v2b.episode.Episode.overnight`).
     """
 
     dates: tuple[dt.date, ...]

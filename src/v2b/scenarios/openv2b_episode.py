@@ -5,8 +5,8 @@ openv2b slots carry no calendar: slot 0 is placed at midnight of ``start``
 because the scenario defines every slot it bills. Other slot lengths are moved
 onto 15-minute slots: arrivals round down, departures round up, load is
 resampled as any load file (``v2b.data.load``). Sessions that run past midnight
-are cut at the end of their arrival day (v2b's day-ahead horizon assumes all
-EVs leave by then; SPEC section 3).
+stay (an ``overnight`` episode: ``docs/model.md``, "Overnight sessions"), up to the
+scenario's end.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def openv2b_episode(
     arrival = np.floor(v["arrival_slot"].to_numpy() * minutes / SLOT_MINUTES).astype(np.int64)
     departure = np.ceil(v["departure_slot"].to_numpy() * minutes / SLOT_MINUTES).astype(np.int64)
     day = arrival // SLOTS_PER_DAY
-    departure = np.minimum(departure, (day + 1) * SLOTS_PER_DAY)
+    departure = np.minimum(departure, load.size)
     # in the order assemble() keeps (it sorts stably by the same keys), so that each session
     # gets its own vehicle's limits below
     order = np.lexsort((departure - day * SLOTS_PER_DAY, arrival % SLOTS_PER_DAY, day))
@@ -66,7 +66,7 @@ def openv2b_episode(
         departure - day * SLOTS_PER_DAY,
         requests,
     )
-    episode = arrays.to_episode(site_name, "replay", index)
+    episode = dataclasses.replace(arrays.to_episode(site_name, "replay", index), overnight=True)
     limits = _vehicle_limits(v, bool(scenario.manifest["persistence"]))
     sessions = tuple(dataclasses.replace(s, **lim) for s, lim in zip(episode.sessions, limits, strict=True))
     return dataclasses.replace(episode, sessions=sessions)
@@ -85,17 +85,24 @@ def _vehicle_limits(vehicles, persistence: bool) -> list[dict]:
     battery = vehicles["battery_kwh"].to_numpy(dtype=float)
     floor = column("min_soc_kwh", 0.0) / battery
     depletion = column("depletion_kwh", 0.0)
-    ids = vehicles["vehicle_id"].astype(str).tolist()
+    ids = [_vehicle_name(x) for x in vehicles["vehicle_id"].tolist()]
     return [
         {"max_charge_kw": None if np.isnan(u) else float(u),
          "max_discharge_kw": None if np.isnan(d) else float(d),
          "v2b_allowed": bool(np.isnan(d) or d > 0),
          "min_soc": float(f),
-         "vehicle_id": f"v{i}" if persistence else None,
+         "vehicle_id": f"car-{i}" if persistence else None,
          "depletion_kwh": float(e) if persistence else 0.0}
         for u, d, f, i, e in zip(up.tolist(), down.tolist(), floor.tolist(), ids, depletion.tolist(),
                                  strict=True)
     ]
+
+
+def _vehicle_name(value: object) -> str:
+    """``7`` for a vehicle id read as 7 or 7.0; any other id as written."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _dr_events(scenario: OpenV2BScenario, start: dt.datetime) -> list[dict]:
@@ -165,13 +172,20 @@ def _peak_class_charge(scenario: OpenV2BScenario) -> dict:
             else clock(first), "usd_per_kw": float(m["demand_charge_peak_usd_per_kw"])}
 
 
+#: openv2b's controllers meet every target they physically can (its MPC prices a shortfall at
+#: 1e6 $/kWh) and charge 0.05 $/kWh of battery wear on discharge; v2b's largest K_SOC (100 $/kWh)
+#: dominates any energy or demand cost per kWh the same way (``docs/model.md``, "openv2b scenarios")
+OPENV2B_PENALTIES = {"soc_penalty_usd_per_kwh": 100.0, "degradation_usd_per_kwh": 0.05}
+
+
 def openv2b_site(scenario: OpenV2BScenario, defaults: Site, start: dt.datetime = DEFAULT_START) -> Site:
     """A v2b site with the scenario's chargers, efficiencies, prices, demand charges, connection
     limit and demand-response events (slot 0 at ``start``).
 
-    What openv2b does not specify (missing-SoC penalty, degradation, external price)
-    comes from ``defaults``. The charge limit is flat (openv2b has no SoC taper) and
-    the site's discharge floor 0 (each car's ``min_soc_kwh`` is its own floor).
+    The missing-SoC penalty and battery wear are openv2b's (:data:`OPENV2B_PENALTIES`); what
+    openv2b does not specify (the drivers, the external price) comes from ``defaults``. The
+    charge limit is flat (openv2b has no SoC taper) and the site's discharge floor 0 (each
+    car's ``min_soc_kwh`` is its own floor).
     """
     m = scenario.manifest
     price = np.repeat(scenario.price_per_kwh, int(round(scenario.slot_minutes / SLOT_MINUTES)))
@@ -197,7 +211,7 @@ def openv2b_site(scenario: OpenV2BScenario, defaults: Site, start: dt.datetime =
             "demand_charge_usd_per_kw": float(m["demand_charge_usd_per_kw"]),
             "energy": _daily_periods(price, str(scenario.directory / m["prices_file"])),
         },
-        "penalties": defaults.penalties.model_dump(),
+        "penalties": OPENV2B_PENALTIES,
         "users": defaults.users.model_dump(),
         "battery": {"charge_curve": [[0.0, 1.0], [1.0, 1.0]], "discharge_floor_soc": 0.0},
     }

@@ -42,7 +42,7 @@ from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
 from v2b.tariff import dr_arrays, episode_demand_windows, episode_prices_per_kwh, window_peaks_kw
-from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
+from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot, end_of_day
 from v2b.users.choice import Choice, Chooser
 from v2b.users.drivers import driver_rng
 from v2b.users.population import site_chooser
@@ -113,14 +113,30 @@ class _Plugged:
         self.ev_discharge_max_kw[i] = np.inf
 
 
-def _clip_option(option: Option, s: Session) -> Option:
-    """Keep a policy's offer physically meaningful: depart after arrival, by day end."""
-    departure = clip_departure_slot(s.arrival_slot, option.departure_slot)
+def _clip_option(option: Option, s: Session, latest_slot: int) -> Option:
+    """Keep a policy's offer physically meaningful: depart after arrival, by ``latest_slot``
+    (the day's end, or the episode's where cars stay overnight)."""
+    departure = clip_departure_slot(s.arrival_slot, option.departure_slot, latest_slot)
     soc = float(min(max(option.soc_target, 0.0), 1.0))
     if departure == option.departure_slot and soc == option.soc_target:
         return option
     return Option(option.name, departure, soc, option.payment_fixed_usd, option.price_per_kwh,
                   option.level, option.energy_cost_usd, option.marginal_utility_usd)
+
+
+class OvernightError(UserError):
+    """A policy whose menus end at midnight, on an episode with cars staying overnight."""
+
+
+def _check_overnight(episode: Episode, policy: Policy) -> None:
+    if not (episode.overnight and policy.menus_within_day):
+        return
+    past = [s for s in episode.sessions if s.departure_slot > end_of_day(s.arrival_slot)]
+    if past:
+        raise OvernightError(
+            f"policy {policy.name!r} prices its options within the arrival's day, but {len(past)} sessions "
+            f"of this episode stay past midnight (first: {past[0].session_id}); run it with a policy that "
+            "offers the request as is (uncontrolled, edf, llf, smart, smart-fixed, oracle)")
 
 
 LOAD_INFO = ("measured", "paper")
@@ -179,6 +195,7 @@ class Simulator:
         policy_options: dict[str, Any] | None = None,
     ):
         self.site, self.episode, self.policy, self.seed = site, episode, policy, seed
+        _check_overnight(episode, policy)
         self.load_info = load_info_mode(policy_options)
         self.chooser = chooser if chooser is not None else site_chooser(site)
         self.chargers = site.charger_arrays
@@ -254,6 +271,7 @@ class Simulator:
             window_peaks_so_far_kw=self.window_peaks_kw.copy(),
             windows_today=self._windows_on(day_start),
             **self._dr_on(day_start),
+            **self._tomorrow(day_start),
             ev_max_kw=p.ev_max_kw.copy(),
             ev_discharge_max_kw=p.ev_discharge_max_kw.copy(),
         )
@@ -262,6 +280,23 @@ class Simulator:
         """Which slots of the day starting at ``day_start`` each windowed demand charge covers."""
         rows = [w.mask[day_start : day_start + SLOTS_PER_DAY] for w in self.demand_windows]
         return np.array(rows, dtype=bool).reshape(len(rows), SLOTS_PER_DAY)
+
+    def _tomorrow(self, day_start: int) -> dict[str, Any]:
+        """Where cars stay overnight: that they may, and what the tariff says of tomorrow (the
+        controllers plan a car that leaves tomorrow up to its departure)."""
+        if not self.episode.overnight:
+            return {}
+        out: dict[str, Any] = {"overnight": True}
+        start = day_start + SLOTS_PER_DAY
+        if start >= self.episode.n_slots:
+            return out
+        tomorrow = {**self._dr_on(start), "windows_today": self._windows_on(start)}
+        out["price_tomorrow_per_kwh"] = self.trace.price_per_kwh[start : start + SLOTS_PER_DAY].copy()
+        out["windows_tomorrow"] = tomorrow["windows_today"]
+        if "dr_limit_today_kw" in tomorrow:
+            out["dr_limit_tomorrow_kw"] = tomorrow["dr_limit_today_kw"]
+            out["dr_penalty_tomorrow_per_kwh"] = tomorrow["dr_penalty_today_per_kwh"]
+        return out
 
     def _dr_on(self, day_start: int) -> dict[str, np.ndarray]:
         if self.dr_limit_kw is None:
@@ -348,7 +383,7 @@ class Simulator:
             record.option = "reject"
             record.reject_reason = "declined"
             return record
-        option = _clip_option(choice.option, s)
+        option = _clip_option(choice.option, s, self.episode.latest_departure_slot(s.arrival_slot))
         record.rejected = False
         record.charger_id = self.chargers.ids[request.charger_index]
         record.departure_slot = option.departure_slot
