@@ -145,11 +145,12 @@ def test_site_show_lists_every_part_of_the_tariff(tmp_path):
     from v2b.cli import app
 
     site = _site([EVENT, {"name": "dear-evening", "start": "2023-07-17T17:00", "end": "2023-07-17T19:00",
-                          "price_adder_per_kwh": 0.25}])
+                          "price_adder_per_kwh": 0.25}], {**SEASONAL, "export_price_per_kwh": 0.03})
     path = tmp_path / "site.json"
     path.write_text(json.dumps(site.model_dump(exclude={"base_dir"})))
     result = CliRunner().invoke(app, ["site", "show", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     for words in ("event: heat", "limit 22 kW, 2 $/kWh above", "3 $/kW below 45 kW if kept",
-                  "event: dear-evening", "+0.25 $/kWh", "energy: summer-peak", "months 6, 7, 8, 9"):
+                  "event: dear-evening", "+0.25 $/kWh", "energy: summer-peak", "months 6, 7, 8, 9",
+                  "export (the building's surplus)", "0.03 $/kWh"):
         assert words in result.output

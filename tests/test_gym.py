@@ -100,8 +100,8 @@ def test_random_agent_rewards_add_up_to_minus_the_bill_and_replay_gives_that_bil
     assert len(played["rewards"]) == DAYS * SLOTS_PER_DAY
     bill = played["info"]["bill"]
     assert sum(played["rewards"]) == pytest.approx(-bill["building_cost_usd"], rel=1e-9, abs=1e-9)
-    for part in COST_PARTS:  # each part of the bill, as the steps incurred it
-        assert sum(c[part] for c in played["costs"]) == pytest.approx(bill[part], rel=1e-9, abs=1e-9)
+    for part in COST_PARTS:  # each part of the bill, as the steps incurred it (none: no such part)
+        assert sum(c[part] for c in played["costs"]) == pytest.approx(bill.get(part, 0.0), rel=1e-9, abs=1e-9)
     assert bill["users"] > 0 and bill["discharged_kwh"] > 0  # EVs came, V2B was used
     replayed = simulated_bill(Replay(played["actions"]))
     for key in ("building_cost_usd", "energy_cost_usd", "demand_charge_usd", "peak_kw", "soc_penalty_usd",
@@ -256,5 +256,32 @@ def test_cost_parts_are_reported_each_step(env):
     _, reward, _, _, info = env.step(np.zeros(env.action_space.shape))
     assert set(info["cost_usd"]) == set(COST_PARTS)
     c = info["cost_usd"]
-    assert reward == pytest.approx(-(c["energy_cost_usd"] + c["demand_charge_usd"] + c["soc_penalty_usd"]
-                                     + c["degradation_usd"] - c["user_payments_usd"]))
+    assert reward == pytest.approx(-(c["energy_cost_usd"] + c["demand_charge_usd"] + c["demand_response_usd"]
+                                     + c["soc_penalty_usd"] + c["degradation_usd"] - c["user_payments_usd"]))
+
+
+def test_demand_response_and_exports_are_in_the_rewards():
+    """A site with a demand-response event (kept or not), a price adder and an export price:
+    the rewards still add up to minus the bill, part by part."""
+    base = load_site(SITE)
+    first = episode_for(base, 0, False, DAYS).dates
+    tariff = base.tariff.model_dump()
+    tariff["export_price_per_kwh"] = 0.02
+    tariff["demand_response"] = [
+        {"name": "tight", "start": f"{first[0]}T13:00", "end": f"{first[0]}T15:00", "limit_kw": 50.0,
+         "penalty_per_kwh": 1.5},
+        {"name": "loose", "start": f"{first[1]}T09:00", "end": f"{first[1]}T10:00", "limit_kw": 5000.0,
+         "penalty_per_kwh": 1.0, "incentive_usd_per_kw": 2.0, "baseline_kw": 5100.0},
+        {"name": "adder", "start": f"{first[1]}T17:00", "end": f"{first[1]}T18:00",
+         "price_adder_per_kwh": 0.1}]
+    data = base.model_dump(exclude={"base_dir"}) | {"tariff": tariff}
+    from v2b.site import site_from_dict
+
+    site = site_from_dict(data, base_dir=base.base_dir)
+    env = V2BEnv(site, episode=0, seed=1, days=DAYS)
+    played = play_random(env, action_seed=3, seed=1)
+    bill = played["info"]["bill"]
+    assert bill["dr_penalty_usd"] > 0 and bill["dr_incentive_usd"] == pytest.approx(200.0)
+    assert sum(played["rewards"]) == pytest.approx(-bill["building_cost_usd"], rel=1e-9, abs=1e-9)
+    for part in COST_PARTS:
+        assert sum(c[part] for c in played["costs"]) == pytest.approx(bill.get(part, 0.0), rel=1e-9, abs=1e-9)

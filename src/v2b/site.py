@@ -223,13 +223,17 @@ class Tariff(_Model):
     demand_charges: tuple[DemandCharge, ...] = ()
     #: dated demand-response events (a power limit with a penalty and an incentive, or a price adder)
     demand_response: tuple[DemandResponseEvent, ...] = ()
+    #: what the site earns per kWh it exports (the building's own surplus, e.g. PV; the chargers
+    #: never export); ``None``: exports earn nothing (``docs/model.md``, "Tariff")
+    export_price_per_kwh: float | None = Field(default=None, ge=0, le=10)
 
     @model_serializer(mode="wrap")
     def _without_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict:
         data = handler(self)
         if isinstance(data, dict):
-            if data.get("price_series", 0) is None:
-                del data["price_series"]
+            for key in ("price_series", "export_price_per_kwh"):
+                if key in data and data[key] is None:
+                    del data[key]
             for key in ("demand_charges", "demand_response"):
                 if data.get(key) in ((), []):
                     del data[key]
@@ -250,6 +254,17 @@ class Tariff(_Model):
     def _distinct_names(cls, charges: tuple[DemandCharge, ...]) -> tuple[DemandCharge, ...]:
         _names_once("demand charge", [c.name for c in charges])
         return charges
+
+    @model_validator(mode="after")
+    def _export_below_import(self) -> Tariff:
+        if self.export_price_per_kwh is not None and self.energy:
+            lowest = min(p.price_per_kwh for p in self.energy)
+            if self.export_price_per_kwh > lowest:
+                raise ValueError(
+                    f"export_price_per_kwh={self.export_price_per_kwh} is above the lowest energy price "
+                    f"({lowest} $/kWh): the site would earn by importing to export; v2b needs export "
+                    "<= import")
+        return self
 
     @model_validator(mode="after")
     def _periods_cover_day(self) -> Tariff:

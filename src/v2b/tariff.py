@@ -41,6 +41,12 @@ def episode_prices_per_kwh(site: Site, dates: Sequence[dt.date]) -> np.ndarray:
     prices = np.concatenate(days) if days else np.zeros(0)
     for event in episode_dr_events(site, dates):
         prices = prices + np.where(event.mask, event.price_adder_per_kwh, 0.0)
+    export = tariff.export_price_per_kwh
+    if export is not None and prices.size and prices.min() < export:
+        k = int(np.argmin(prices))
+        day, slot = dates[k // SLOTS_PER_DAY].isoformat(), k % SLOTS_PER_DAY
+        raise DataError(f"the energy price on {day} at slot {slot} ({prices[k]:g} $/kWh) is below "
+                        f"export_price_per_kwh={export}; v2b needs export <= import")
     return prices
 
 

@@ -92,6 +92,9 @@ def _tariff(site: Site) -> Table:
         table.add_row(f"energy: {p.name}", p.start, p.end, _when(p), f"{p.price_per_kwh:g} $/kWh")
     for c in t.demand_charges:
         table.add_row(f"demand: {c.name}", c.start, c.end, _when(c), f"{c.usd_per_kw:g} $/kW (month's peak)")
+    if t.export_price_per_kwh is not None:
+        table.add_row("export (the building's surplus)", "", "", "every slot",
+                      f"{t.export_price_per_kwh:g} $/kWh")
     for e in t.demand_response:
         terms = []
         if e.limit_kw is not None:

@@ -9,6 +9,7 @@ of an episode add up to minus the bill's ``building_cost_usd``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from v2b.scenarios import site_scenarios
 from v2b.sim.billing import energy_cost_usd
 from v2b.sim.engine import SimResult, Simulator, load_info_mode
 from v2b.site import Site, load_site
-from v2b.tariff import price_bounds_per_kwh
+from v2b.tariff import episode_dr_events, price_bounds_per_kwh
 from v2b.timegrid import SLOT_H, SLOTS_PER_DAY
 
 #: Upper bound of ``slots_left``: a billing month has at most 31 days.
@@ -36,8 +37,8 @@ RESET_OPTIONS = ("episode",)
 
 #: The parts of a step's cost reported in ``info["cost_usd"]`` (their sum less
 #: ``user_payments_usd`` is the step's cost, minus the reward).
-COST_PARTS = ("energy_cost_usd", "demand_charge_usd", "soc_penalty_usd", "degradation_usd",
-              "user_payments_usd")
+COST_PARTS = ("energy_cost_usd", "demand_charge_usd", "demand_response_usd", "soc_penalty_usd",
+              "degradation_usd", "user_payments_usd")
 
 
 class EnvError(UserError):
@@ -206,6 +207,10 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.result = None
         self._sim = Simulator(self.site, self.episode, self._agent, self.run_seed, self.futures,
                               self.chooser, self.options)
+        events = episode_dr_events(self.site, self.episode.dates)
+        self._events = [e for e in events if math.isfinite(e.limit_kw)]
+        self._event_last = [int(np.flatnonzero(e.mask)[-1]) for e in self._events]
+        self._event_over_kwh = np.zeros(len(self._events))
         self._pending_usd = dict.fromkeys(COST_PARTS, 0.0)
         self._begin_slot(self._pending_usd)
         if self.skip_idle:
@@ -226,8 +231,8 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         bill = None
         if sim.done:
             bill = self._finish(sim, cost)
-        reward = -(cost["energy_cost_usd"] + cost["demand_charge_usd"] + cost["soc_penalty_usd"]
-                   + cost["degradation_usd"] - cost["user_payments_usd"])
+        reward = -(cost["energy_cost_usd"] + cost["demand_charge_usd"] + cost["demand_response_usd"]
+                   + cost["soc_penalty_usd"] + cost["degradation_usd"] - cost["user_payments_usd"])
         info = self._info(sim_slot, sim.slot - sim_slot, cost)
         if bill is not None:
             info["bill"] = bill
@@ -261,7 +266,15 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         sim.end_slot()
         trace = sim.trace
         total = trace.building_kw[t : t + 1] + trace.power_kw[t].sum()
-        cost["energy_cost_usd"] += energy_cost_usd(total, trace.price_per_kwh[t : t + 1])
+        cost["energy_cost_usd"] += energy_cost_usd(total, trace.price_per_kwh[t : t + 1],
+                                                   self.site.tariff.export_price_per_kwh)
+        for k, event in enumerate(self._events):
+            if event.mask[t]:
+                over_kwh = max(float(total[0]) - event.limit_kw, 0.0) * SLOT_H
+                self._event_over_kwh[k] += over_kwh
+                cost["demand_response_usd"] += event.penalty_per_kwh * over_kwh
+                if t == self._event_last[k] and self._event_over_kwh[k] <= 1e-9:
+                    cost["demand_response_usd"] -= event.incentive_usd
         cost["demand_charge_usd"] += self.demand_charge_usd_per_kw * (sim.peak_kw - peak_before)
         rates = np.array([w.usd_per_kw for w in sim.demand_windows])
         cost["demand_charge_usd"] += float(rates @ (sim.window_peaks_kw - windows_before))

@@ -234,6 +234,45 @@ def dr_overflow(
     return rows, cost, np.zeros(s.size), np.full(s.size, INF)
 
 
+def surplus_energy(
+    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
+) -> tuple[RowBlock, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Where the building's own surplus (a negative load, e.g. PV) is exported, what the energy
+    costs: ``w max(P, 0) - x max(-P, 0) = x P + (w - x) m`` with ``m >= P = load + sum(c - d)``,
+    ``m >= 0``, per scenario and block whose mean load is negative (``x`` the export price, 0
+    without one). :func:`tou_energy_cost` priced those blocks at ``w P``; this term corrects
+    the EV columns by ``(x - w)`` and the load's constant to ``x load``, and adds ``m`` at
+    ``w - x`` (columns from ``first_col``). Exact where a block is one slot. Returns the rows,
+    the EV columns' cost correction (over ``first_col`` columns), the ``m`` columns' cost,
+    their lower bounds and the constant's correction."""
+    grid, weight = problem.grid, problem.scenario_weight
+    export = problem.export_price_per_kwh or 0.0
+    load = grid.block_mean(problem.load_kw)
+    price = grid.block_mean(problem.price_per_kwh)
+    need = load < 0
+    row_id, parts = _ev_rows(problem, lay, need, -1.0)
+    s, b = np.nonzero(need)
+    parts.append((row_id[need], first_col + np.arange(s.size), np.ones(s.size)))
+    parts += _aggregate_entries(row_id, need, alay, -1.0)
+    rows = _block("surplus_energy", parts, load[need], np.full(s.size, INF))
+    # (x - w) per kW of EV power in the surplus cells, on every column that counts there
+    per_cell = np.zeros(need.shape)
+    per_cell[need] = ((export - price[b]) * grid.dt_h[b] * weight[s])
+    correction = np.zeros(first_col)
+    pair, scen = pair_scenarios(problem, lay)
+    cell = per_cell[scen, lay.pair_block[pair]]
+    np.add.at(correction, lay.col_c[pair], cell)
+    dmask = lay.col_d[pair] >= 0
+    np.add.at(correction, lay.col_d[pair][dmask], -cell[dmask])
+    if alay is not None:
+        for cols, sign in ((alay.col_y, 1.0), (alay.col_q, -1.0)):
+            on = need & (cols >= 0)
+            np.add.at(correction, cols[on], sign * per_cell[on])
+    m_cost = (price[b] - export) * grid.dt_h[b] * weight[s]
+    constant = float(np.sum((export - price[b]) * load[need] * grid.dt_h[b] * weight[s]))
+    return rows, correction, m_cost, np.zeros(s.size), constant
+
+
 def no_export(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
     """The site never exports: ``load + sum(c - d) >= 0``, where discharge could reach it."""
     load_min = problem.grid.block_min(problem.load_kw)

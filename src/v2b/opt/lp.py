@@ -135,6 +135,13 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         lower = np.concatenate([lower, w_lower])
         upper = np.concatenate([upper, w_upper])
         extra_rows = [*extra_rows, window_rows]
+    if (problem.load_kw < 0).any():
+        s_rows, s_fix, s_cost, s_lower, s_const = blocks.surplus_energy(problem, lay, alay, cost.size)
+        cost = np.concatenate([cost + s_fix, s_cost])
+        offset += s_const
+        lower = np.concatenate([lower, s_lower])
+        upper = np.concatenate([upper, np.full(s_cost.size, np.inf)])
+        extra_rows = [*extra_rows, s_rows]
     if problem.dr_penalty_per_kwh.any():
         dr_rows, dr_cost, dr_lower, dr_upper = blocks.dr_overflow(problem, lay, alay, cost.size)
         cost = np.concatenate([cost, dr_cost])

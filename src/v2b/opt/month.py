@@ -100,6 +100,7 @@ def month_problem(site: Site, episode: Episode) -> tuple[ChargingProblem, list[S
         curve_intercepts=intercepts,
         n_chargers=len(chargers),
         site_limit_kw=site.connection_limit_kw,
+        export_price_per_kwh=site.tariff.export_price_per_kwh,
     )
     windows = episode_demand_windows(site, episode.dates)
     if windows:

@@ -61,6 +61,9 @@ class ChargingProblem:
     window_usd_per_kw, window_slots, window_floor_kw : ndarray
         The tariff's windowed demand charges: each one's rate [$/kW], the horizon slots it
         covers (shape (k, horizon_slots)) and the peak already paid inside it [kW].
+    export_price_per_kwh : float, optional
+        What an exported kWh of the building's own surplus earns (``None``: nothing); where a
+        scenario's load is negative the energy term prices imports and exports apart.
     dr_limit_kw, dr_penalty_per_kwh : ndarray, shape (horizon_slots,)
         Demand-response events: the power limit of each slot (inf outside events) and the
         penalty per kWh above it (0 outside); empty: no event in the horizon.
@@ -91,6 +94,7 @@ class ChargingProblem:
     window_floor_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dr_limit_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dr_penalty_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    export_price_per_kwh: float | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -238,6 +242,7 @@ def problem_from_observation(
         scenario_sets=sets,
         future_aggregate=aggregate,
         site_limit_kw=site.connection_limit_kw,
+        export_price_per_kwh=site.tariff.export_price_per_kwh,
         **window_charges(site, obs, horizon),
         **dr_terms(obs, horizon),
     )

@@ -17,9 +17,19 @@ from v2b.tariff import dr_settlements, episode_demand_windows, episode_dr_events
 from v2b.timegrid import SLOT_H
 
 
-def energy_cost_usd(total_kw: np.ndarray, price_per_kwh: np.ndarray) -> float:
-    """Time-of-use energy cost of metered power [$]; the site never exports."""
-    return float(np.sum(price_per_kwh * np.maximum(total_kw, 0.0)) * SLOT_H)
+def energy_cost_usd(total_kw: np.ndarray, price_per_kwh: np.ndarray, export_price_per_kwh: float | None = None
+                    ) -> float:
+    """Energy cost of metered power [$]: imports at their slot's price, minus exports (the
+    building's own surplus) at ``export_price_per_kwh`` (``None``: exports earn nothing)."""
+    imported = float(np.sum(price_per_kwh * np.maximum(total_kw, 0.0)) * SLOT_H)
+    return imported - export_credit_usd(total_kw, export_price_per_kwh)
+
+
+def export_credit_usd(total_kw: np.ndarray, export_price_per_kwh: float | None) -> float:
+    """What the exported energy earns [$] (0 without an export price)."""
+    if export_price_per_kwh is None:
+        return 0.0
+    return float(export_price_per_kwh * np.sum(np.maximum(-total_kw, 0.0)) * SLOT_H)
 
 
 def demand_charge_usd(total_kw: np.ndarray, demand_charge_usd_per_kw: float) -> float:
@@ -36,7 +46,8 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
     unmet_kwh = float(sum(s.unmet_kwh for s in served))
     delivered_kwh = float(sum(s.delivered_kwh for s in served))
     payments_usd = float(sum(s.payment_usd for s in trace.sessions))
-    energy = energy_cost_usd(total_kw, trace.price_per_kwh)
+    export_price = site.tariff.export_price_per_kwh
+    energy = energy_cost_usd(total_kw, trace.price_per_kwh, export_price)
     windows = episode_demand_windows(site, trace.dates)
     window_usd = {w.name: w.usd_per_kw * peak for w, peak in zip(windows, window_peaks_kw(total_kw, windows),
                                                                   strict=True)}
@@ -76,14 +87,24 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         **_limit_figures(trace, site.connection_limit_kw),
         **({"window_demand_charges_usd": window_usd} if window_usd else {}),
         **(_dr_figures(settled) if settled else {}),
+        **(_export_figures(total_kw, export_price) if export_price is not None else {}),
     }
+
+
+def _export_figures(total_kw: np.ndarray, export_price_per_kwh: float) -> dict[str, float]:
+    """With an export price: the energy exported and what it earned (inside ``energy_cost_usd``)."""
+    return {"export_credit_usd": export_credit_usd(total_kw, export_price_per_kwh),
+            "exported_kwh": float(np.sum(np.maximum(-total_kw, 0.0)) * SLOT_H)}
 
 
 def _dr_figures(settled: list[dict]) -> dict[str, Any]:
     """Demand-response money: penalties for energy above a limit, incentives for events kept."""
+    penalty = float(sum(e["penalty_usd"] for e in settled))
+    incentive = float(sum(e["incentive_usd"] for e in settled))
     return {
-        "dr_penalty_usd": float(sum(e["penalty_usd"] for e in settled)),
-        "dr_incentive_usd": float(sum(e["incentive_usd"] for e in settled)),
+        "dr_penalty_usd": penalty,
+        "dr_incentive_usd": incentive,
+        "demand_response_usd": penalty - incentive,
         "dr_events": settled,
     }
 
