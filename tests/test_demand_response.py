@@ -154,3 +154,23 @@ def test_site_show_lists_every_part_of_the_tariff(tmp_path):
                   "event: dear-evening", "+0.25 $/kWh", "energy: summer-peak", "months 6, 7, 8, 9",
                   "export (the building's surplus)", "0.03 $/kWh"):
         assert words in result.output
+
+
+def test_each_tariff_term_is_a_named_piece_of_the_lp():
+    from test_tariff import ON_PEAK
+    from v2b.episode import Episode, Session
+    from v2b.opt.lp import TERMS, assemble
+    from v2b.opt.month import month_problem
+
+    site = _site([EVENT], {**ON_PEAK, "export_price_per_kwh": 0.02})
+    load = np.full(SLOTS_PER_DAY, 20.0)
+    load[60:64] = -5.0  # a little surplus at 15:00
+    car = Session("a", 40, 80, 60.0, 0.2, 0.8)
+    episode = Episode("tiny", "replay", 0, (dt.date(2023, 7, 14),), load, (car,))
+    lp, _ = assemble(month_problem(site, episode)[0])
+    assert list(lp.col_ranges) == [name for name, _, _ in TERMS]
+    ends = [lp.col_ranges[name] for name, _, _ in TERMS]
+    assert all(a[1] == b[0] for a, b in zip(ends, ends[1:], strict=False)) and ends[-1][1] == lp.n_cols
+    assert {"window_peak", "surplus_energy", "dr_overflow"} <= set(lp.row_ranges)
+    plain, _ = assemble(month_problem(_site([]), episode)[0])
+    assert "dr_overflow" not in plain.col_ranges and "window_peaks" not in plain.col_ranges

@@ -14,7 +14,7 @@ import numpy as np
 from v2b.opt.aggregate import AggregateLayout
 from v2b.opt.layout import Layout
 from v2b.opt.problem import ChargingProblem
-from v2b.opt.rows import RowBlock
+from v2b.opt.rows import RowBlock, Term
 from v2b.opt.rows import block as _block
 from v2b.timegrid import SLOT_H
 
@@ -178,13 +178,11 @@ def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | No
     return _block("site_limit", parts, np.full(int(need.sum()), -INF), room[need])
 
 
-def window_peaks(
-    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
-) -> tuple[RowBlock, np.ndarray, np.ndarray, np.ndarray]:
+def window_peaks(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int) -> Term:
     """The windowed demand charges: one peak ``P_kf`` per charge and scenario (columns from
     ``first_col``, charge-major), ``P_kf >= load + sum(c - d)`` in every block the window
     covers (the load at its highest in-window slot), ``P_kf >= floor_k``, cost
-    ``rate_k x weight_f``. Returns the rows and the columns' cost, lower and upper bounds."""
+    ``rate_k x weight_f``."""
     k, n = problem.window_usd_per_kw.size, problem.n_scenarios
     cols = first_col + np.arange(k * n).reshape(k, n)
     ev_max = _ev_block_max(problem, lay)
@@ -205,17 +203,15 @@ def window_peaks(
     lower = np.concatenate(lower_rows)  # called with at least one charge (lp.assemble)
     rows = _block("window_peak", all_parts, lower, np.full(lower.size, INF))
     cost = (problem.window_usd_per_kw[:, None] * problem.scenario_weight[None, :]).reshape(-1)
-    return rows, cost, np.repeat(problem.window_floor_kw, n), np.full(k * n, INF)
+    return Term("window_peaks", rows, cost, np.repeat(problem.window_floor_kw, n), np.full(k * n, INF))
 
 
-def dr_overflow(
-    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
-) -> tuple[RowBlock, np.ndarray, np.ndarray, np.ndarray]:
+def dr_overflow(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int) -> Term:
     """Demand-response events: power above an event's limit ``o_fb >= load + sum(c - d) - limit``
     per scenario and block the events cover (the block's highest in-event load, its lowest
     limit), cost ``penalty x in-event hours x weight_f`` per kW (columns from ``first_col``,
     scenario-major). Rows only where the EVs at full power could pass the limit; exact where a
-    block is one slot. Returns the rows and the columns' cost, lower and upper bounds."""
+    block is one slot."""
     penalty = problem.dr_penalty_per_kwh
     inside = penalty > 0
     grid = problem.grid
@@ -231,20 +227,17 @@ def dr_overflow(
     parts += _aggregate_entries(row_id, need, alay, -1.0)
     rows = _block("dr_overflow", parts, (load_max - limit[None, :])[need], np.full(s.size, INF))
     cost = rate[b] * hours[b] * problem.scenario_weight[s]
-    return rows, cost, np.zeros(s.size), np.full(s.size, INF)
+    return Term("dr_overflow", rows, cost, np.zeros(s.size), np.full(s.size, INF))
 
 
-def surplus_energy(
-    problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
-) -> tuple[RowBlock, np.ndarray, np.ndarray, np.ndarray, float]:
+def surplus_energy(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None, first_col: int
+                   ) -> Term:
     """Where the building's own surplus (a negative load, e.g. PV) is exported, what the energy
     costs: ``w max(P, 0) - x max(-P, 0) = x P + (w - x) m`` with ``m >= P = load + sum(c - d)``,
     ``m >= 0``, per scenario and block whose mean load is negative (``x`` the export price, 0
     without one). :func:`tou_energy_cost` priced those blocks at ``w P``; this term corrects
     the EV columns by ``(x - w)`` and the load's constant to ``x load``, and adds ``m`` at
-    ``w - x`` (columns from ``first_col``). Exact where a block is one slot. Returns the rows,
-    the EV columns' cost correction (over ``first_col`` columns), the ``m`` columns' cost,
-    their lower bounds and the constant's correction."""
+    ``w - x`` (columns from ``first_col``). Exact where a block is one slot."""
     grid, weight = problem.grid, problem.scenario_weight
     export = problem.export_price_per_kwh or 0.0
     load = grid.block_mean(problem.load_kw)
@@ -270,7 +263,7 @@ def surplus_energy(
             np.add.at(correction, cols[on], sign * per_cell[on])
     m_cost = (price[b] - export) * grid.dt_h[b] * weight[s]
     constant = float(np.sum((export - price[b]) * load[need] * grid.dt_h[b] * weight[s]))
-    return rows, correction, m_cost, np.zeros(s.size), constant
+    return Term("surplus_energy", rows, m_cost, np.zeros(s.size), np.full(s.size, INF), correction, constant)
 
 
 def no_export(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:

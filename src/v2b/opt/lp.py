@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -11,7 +12,7 @@ from v2b.opt import blocks
 from v2b.opt.aggregate import aggregate_costs, aggregate_layout, aggregate_rows
 from v2b.opt.layout import Layout, build_layout
 from v2b.opt.problem import ChargingProblem
-from v2b.opt.rows import RowBlock
+from v2b.opt.rows import RowBlock, Term
 
 
 @dataclass
@@ -30,6 +31,8 @@ class LinearProgram:
     row_upper: np.ndarray
     integrality: np.ndarray | None = None
     row_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the columns of each optional term (``TERMS``), ``[start, end)``
+    col_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def n_cols(self) -> int:
@@ -129,25 +132,19 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         cost = np.concatenate([cost, agg_cost])
         lower = np.concatenate([lower, alay.col_lower])
         upper = np.concatenate([upper, alay.col_upper])
-    if problem.window_usd_per_kw.size:
-        window_rows, w_cost, w_lower, w_upper = blocks.window_peaks(problem, lay, alay, cost.size)
-        cost = np.concatenate([cost, w_cost])
-        lower = np.concatenate([lower, w_lower])
-        upper = np.concatenate([upper, w_upper])
-        extra_rows = [*extra_rows, window_rows]
-    if (problem.load_kw < 0).any():
-        s_rows, s_fix, s_cost, s_lower, s_const = blocks.surplus_energy(problem, lay, alay, cost.size)
-        cost = np.concatenate([cost + s_fix, s_cost])
-        offset += s_const
-        lower = np.concatenate([lower, s_lower])
-        upper = np.concatenate([upper, np.full(s_cost.size, np.inf)])
-        extra_rows = [*extra_rows, s_rows]
-    if problem.dr_penalty_per_kwh.any():
-        dr_rows, dr_cost, dr_lower, dr_upper = blocks.dr_overflow(problem, lay, alay, cost.size)
-        cost = np.concatenate([cost, dr_cost])
-        lower = np.concatenate([lower, dr_lower])
-        upper = np.concatenate([upper, dr_upper])
-        extra_rows = [*extra_rows, dr_rows]
+    term_cols: dict[str, tuple[int, int]] = {}
+    for name, applies, build in TERMS:
+        if not applies(problem):
+            continue
+        term = build(problem, lay, alay, cost.size)
+        if term.cost_before is not None:
+            cost = cost + term.cost_before
+        term_cols[name] = (cost.size, cost.size + term.cost.size)
+        cost = np.concatenate([cost, term.cost])
+        lower = np.concatenate([lower, term.lower])
+        upper = np.concatenate([upper, term.upper])
+        offset += term.offset
+        extra_rows = [*extra_rows, term.rows]
     rows = [
         blocks.energy_balance(problem, lay),
         blocks.charge_curve(problem, lay),
@@ -157,4 +154,17 @@ def assemble(problem: ChargingProblem) -> tuple[LinearProgram, Layout]:
         blocks.site_limit(problem, lay, alay),
         *extra_rows,
     ]
-    return stack(rows, cost, offset, lower, upper), lay
+    lp = stack(rows, cost, offset, lower, upper)
+    lp.col_ranges = term_cols
+    return lp, lay
+
+
+#: The LP's optional terms, in column order: a name, when the problem needs it, and the
+#: function that builds it (``v2b.opt.blocks``; ``docs/model.md``, "Where a tariff feature
+#: lives"). A new tariff feature adds its field to ``ChargingProblem``, one function in
+#: ``blocks`` and one line here.
+TERMS: tuple[tuple[str, Callable[[ChargingProblem], bool], Callable[..., Term]], ...] = (
+    ("window_peaks", lambda p: p.window_usd_per_kw.size > 0, blocks.window_peaks),
+    ("surplus_energy", lambda p: bool((p.load_kw < 0).any()), blocks.surplus_energy),
+    ("dr_overflow", lambda p: bool(p.dr_penalty_per_kwh.any()), blocks.dr_overflow),
+)
