@@ -127,7 +127,7 @@ def test_plan_never_pays_again_for_a_peak_already_paid():
     low = solve_plan(small_problem(one_unit(), [20.0] * 4, [0.1] * 4, 30.0), HighsSolver())
     high = solve_plan(small_problem(one_unit(), [20.0] * 4, [0.1] * 4, 45.0), HighsSolver())
     assert high.objective_usd - low.objective_usd == pytest.approx(10.0 * 15.0)
-    assert high.result.x[high.layout.col_peak[0]] == pytest.approx(45.0)
+    assert high.result.x[high.layout.peak.cols[0]] == pytest.approx(45.0)
 
 
 def test_v2b_shaves_a_spike_with_losses_and_degradation():
@@ -149,7 +149,7 @@ def test_unmet_energy_is_penalised_when_the_ev_cannot_reach_its_target():
     units = one_unit(target_kwh=[40.0])
     problem = small_problem(units, [20.0] * 4, [0.1] * 4, floor_kw=100.0)
     plan = solve_plan(problem, HighsSolver())
-    assert plan.result.x[plan.layout.col_u[0]] == pytest.approx(21.0)
+    assert plan.result.x[plan.layout.shortfall.at([0])[0]] == pytest.approx(21.0)
     assert plan.objective_usd == pytest.approx(2.0 + 1.0 + 0.5 * 21.0 + 1000.0)
 
 

@@ -57,7 +57,7 @@ def test_every_planned_slot_respects_the_engine_physics(seed, kind):
     ev_kw = np.zeros(problem.load_kw.shape)
     np.add.at(ev_kw, units.scenario, power)
     assert (problem.load_kw + ev_kw >= -TOL).all()
-    peaks = plan.result.x[plan.layout.col_peak]
+    peaks = plan.result.x[plan.layout.peak.cols]
     assert (peaks >= (problem.load_kw + ev_kw).max(axis=1) - TOL).all()
     assert (peaks >= obs.peak_so_far_kw - TOL).all()
 
@@ -80,8 +80,8 @@ def test_lp_never_charges_and_discharges_at_once_and_matches_the_milp(seed):
     site, _, problem = _decision(seed, "tiny", n_futures=2)
     lp_plan = solve_plan(problem, HighsSolver())
     lay, x = lp_plan.layout, lp_plan.result.x
-    both = lay.col_d >= 0
-    simultaneous = np.minimum(x[lay.col_c[both]], x[lay.col_d[both]])
+    both = lay.discharge.owners  # the pairs that can discharge
+    simultaneous = np.minimum(x[lay.charge.at(both)], x[lay.discharge.cols])
     assert (simultaneous <= 1e-7).all()
     milp = with_integers(problem, HighsSolver({"mip_rel_gap": 1e-9}))
     assert milp.optimal
@@ -93,7 +93,7 @@ def test_minimum_charging_power_holds_in_milp_mode():
     plan = with_integers(problem, HighsSolver({"mip_rel_gap": 1e-9}), min_charge_kw=4.0)
     assert plan.optimal
     x = plan.result.x[: plan.layout.n_cols]
-    c = x[plan.layout.col_c]
+    c = x[plan.layout.charge.cols]
     assert ((c <= 1e-7) | (c >= 4.0 - 1e-7)).all()
     lp = solve_plan(problem, HighsSolver())
     assert plan.objective_usd >= lp.objective_usd - 1e-6

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2b.opt.grid import TimeGrid
-from v2b.opt.rows import RowBlock, block
+from v2b.opt.rows import Columns, RowBlock, block
 from v2b.opt.units import Units, reachable_energy_kwh
 
 INF = np.inf
@@ -99,14 +99,21 @@ def aggregate_futures(
 
 @dataclass(frozen=True)
 class AggregateLayout:
-    """Columns of the aggregates, numbered from ``start``; -1 where absent."""
+    """Columns of the aggregates, numbered from ``start``: charge ``y``, discharge ``q`` and
+    energy ``e`` owned by (scenario, block) cells (``scenario x n_blocks + block``), shortfall
+    ``z`` by scenarios."""
 
-    col_y: np.ndarray
-    col_q: np.ndarray
-    col_e: np.ndarray
-    col_z: np.ndarray
+    y: Columns
+    q: Columns
+    e: Columns
+    z: Columns
+    n_blocks: int
     col_lower: np.ndarray
     col_upper: np.ndarray
+
+    def cells(self, family: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """(scenario, block) of each column of ``family``."""
+        return np.divmod(family.owners, self.n_blocks)
 
 
 def aggregate_layout(agg: AggregateFutures, start: int) -> AggregateLayout:
@@ -116,47 +123,45 @@ def aggregate_layout(agg: AggregateFutures, start: int) -> AggregateLayout:
     started = np.cumsum(has_y, axis=1) > 0
     has_e = started
     has_z = agg.required_kwh[:, -1] > 1e-9
-    col_y = np.full(has_y.shape, -1)
-    col_y[has_y] = start + np.arange(int(has_y.sum()))
-    nxt = start + int(has_y.sum())
-    col_q = np.full(has_q.shape, -1)
-    col_q[has_q] = nxt + np.arange(int(has_q.sum()))
-    nxt += int(has_q.sum())
-    col_e = np.full(has_e.shape, -1)
-    col_e[has_e] = nxt + np.arange(int(has_e.sum()))
-    nxt += int(has_e.sum())
-    col_z = np.full(has_z.shape, -1)
-    col_z[has_z] = nxt + np.arange(int(has_z.sum()))
-    nxt += int(has_z.sum())
-    lower = np.zeros(nxt - start)
-    upper = np.full(nxt - start, INF)
-    upper[col_y[has_y] - start] = agg.power_kw[has_y]
-    upper[col_q[has_q] - start] = agg.discharge_kw[has_q]
-    lower[col_e[has_e] - start] = agg.energy_floor_kwh[has_e]
-    upper[col_e[has_e] - start] = agg.energy_cap_kwh[has_e]
-    return AggregateLayout(col_y, col_q, col_e, col_z, lower, upper)
+    y = Columns.where("future_charge", has_y.ravel(), start)
+    q = Columns.where("future_discharge", has_q.ravel(), start + y.size)
+    e = Columns.where("future_energy", has_e.ravel(), start + y.size + q.size)
+    z = Columns.where("future_shortfall", has_z, start + y.size + q.size + e.size)
+    n = y.size + q.size + e.size + z.size
+    lower = np.zeros(n)
+    upper = np.full(n, INF)
+    upper[y.cols - start] = agg.power_kw[has_y]
+    upper[q.cols - start] = agg.discharge_kw[has_q]
+    lower[e.cols - start] = agg.energy_floor_kwh[has_e]
+    upper[e.cols - start] = agg.energy_cap_kwh[has_e]
+    return AggregateLayout(y, q, e, z, has_y.shape[1], lower, upper)
 
 
 def aggregate_rows(grid: TimeGrid, agg: AggregateFutures, alay: AggregateLayout) -> list[RowBlock]:
     """Energy balance ``E_b = E_{b-1} + eta_c dt y_b - dt/eta_d q_b``; deadlines ``E_b + Z >= required_b``."""
-    s, b = np.nonzero(alay.col_e >= 0)
+    cells = alay.e.owners
+    s, b = alay.cells(alay.e)
     r = np.arange(s.size)
-    prev = np.where(b > 0, alay.col_e[s, np.maximum(b - 1, 0)], -1)
-    y = alay.col_y[s, b]
+    later, prev = alay.e.pick(np.where(b > 0, cells - 1, -1))  # energy starts where power first is on
+    with_y, cols_y = alay.y.pick(cells)
+    with_q, cols_q = alay.q.pick(cells)
     parts = [
-        (r, alay.col_e[s, b], np.ones(r.size)),
-        (r, prev, -np.ones(r.size)),
-        (r, y, -agg.efficiency[s] * grid.dt_h[b]),
-        (r, alay.col_q[s, b], grid.dt_h[b] / agg.discharge_efficiency[s]),
+        (r, alay.e.cols, np.ones(r.size)),
+        (later, prev, -np.ones(later.size)),
+        (with_y, cols_y, -agg.efficiency[s[with_y]] * grid.dt_h[b[with_y]]),
+        (with_q, cols_q, grid.dt_h[b[with_q]] / agg.discharge_efficiency[s[with_q]]),
     ]
     balance = block("future_balance", parts, np.zeros(r.size), np.zeros(r.size))
-    step = np.diff(agg.required_kwh, axis=1, prepend=0.0) > 1e-9
-    ds, db = np.nonzero(step & (alay.col_e >= 0) & (alay.col_z[:, None] >= 0))
-    rd = np.arange(ds.size)
+    step = (np.diff(agg.required_kwh, axis=1, prepend=0.0) > 1e-9).ravel()
+    due = np.flatnonzero(step[cells])  # energy cells where a deadline falls
+    with_z, cols_z = alay.z.pick(s[due])
+    due = due[with_z]
+    ds, db = s[due], b[due]
+    rd = np.arange(due.size)
     deadline = RowBlock(
         "future_deadline",
         np.concatenate([rd, rd]),
-        np.concatenate([alay.col_e[ds, db], alay.col_z[ds]]),
+        np.concatenate([alay.e.cols[due], cols_z]),
         np.ones(2 * rd.size),
         agg.required_kwh[ds, db],
         np.full(rd.size, INF),
@@ -171,10 +176,9 @@ def aggregate_costs(
     """Energy cost of ``y - q``, ``K_batt x q`` and ``K_SOC x Z`` (new columns only)."""
     cost = np.zeros(alay.col_lower.size)
     price = grid.block_mean(price_per_kwh)
-    s, b = np.nonzero(alay.col_y >= 0)
-    cost[alay.col_y[s, b] - start] = weight[s] * price[b] * grid.dt_h[b]
-    s, b = np.nonzero(alay.col_q >= 0)
-    cost[alay.col_q[s, b] - start] = weight[s] * (degradation_usd_per_kwh - price[b]) * grid.dt_h[b]
-    has_z = alay.col_z >= 0
-    cost[alay.col_z[has_z] - start] = soc_penalty_usd_per_kwh * weight[has_z]
+    s, b = alay.cells(alay.y)
+    cost[alay.y.cols - start] = weight[s] * price[b] * grid.dt_h[b]
+    s, b = alay.cells(alay.q)
+    cost[alay.q.cols - start] = weight[s] * (degradation_usd_per_kwh - price[b]) * grid.dt_h[b]
+    cost[alay.z.cols - start] = soc_penalty_usd_per_kwh * weight[alay.z.owners]
     return cost

@@ -38,16 +38,17 @@ def energy_balance(problem: ChargingProblem, lay: Layout) -> RowBlock:
     ``e_k - e_{k-1} - eta_c dt c_k + dt / eta_d d_k = [e_arrival if first]``.
     """
     units, dt = problem.units, problem.grid.dt_h[lay.pair_block]
-    pairs = np.flatnonzero(lay.col_e >= 0)
+    pairs, cols_e = lay.energy.owners, lay.energy.cols
     r = np.arange(pairs.size)
     u = lay.pair_unit[pairs]
-    prev = np.where(lay.first[pairs], -1, lay.col_e[np.maximum(pairs - 1, 0)])
+    later = np.flatnonzero(~lay.first[pairs])  # the unit's previous block is a stateful pair too
     rhs = np.where(lay.first[pairs], units.energy_kwh[u], 0.0)
+    with_d, cols_d = lay.discharge.pick(pairs)
     parts = [
-        (r, lay.col_e[pairs], np.ones(r.size)),
-        (r, prev, -np.ones(r.size)),
-        (r, lay.col_c[pairs], -units.charge_efficiency[u] * dt[pairs]),
-        (r, lay.col_d[pairs], dt[pairs] / units.discharge_efficiency[u]),
+        (r, cols_e, np.ones(r.size)),
+        (later, lay.energy.at(pairs[later] - 1), -np.ones(later.size)),
+        (r, lay.charge.at(pairs), -units.charge_efficiency[u] * dt[pairs]),
+        (with_d, cols_d, dt[pairs[with_d]] / units.discharge_efficiency[u[with_d]]),
     ]
     return _block("energy_balance", parts, rhs, rhs)
 
@@ -65,8 +66,8 @@ def charge_curve(problem: ChargingProblem, lay: Layout) -> RowBlock:
     scale = units.max_kw[u] * lay.present[pair]
     slope = problem.curve_slopes[seg] / np.maximum(units.battery_kwh[u], 1e-9)
     parts = [
-        (r, lay.col_c[pair], np.ones(r.size)),
-        (r, lay.col_e[pair - 1], -scale * slope),
+        (r, lay.charge.at(pair), np.ones(r.size)),
+        (r, lay.energy.at(pair - 1), -scale * slope),
     ]
     return _block("charge_curve", parts, np.full(r.size, -INF), scale * problem.curve_intercepts[seg])
 
@@ -78,7 +79,7 @@ def departure_shortfall(problem: ChargingProblem, lay: Layout) -> RowBlock:
     ``sum_k eta_c dt_k c_k + z >= target - e_arrival``.
     """
     units = problem.units
-    with_u = np.flatnonzero(lay.col_u >= 0)
+    with_u = lay.shortfall.owners
     row_of_unit = np.full(units.n, -1)
     row_of_unit[with_u] = np.arange(with_u.size)
     stateful_u = with_u[lay.stateful[with_u]]
@@ -89,9 +90,9 @@ def departure_shortfall(problem: ChargingProblem, lay: Layout) -> RowBlock:
     su = lay.pair_unit[sl_pairs]
     dt = problem.grid.dt_h[lay.pair_block[sl_pairs]]
     parts = [
-        (row_of_unit[with_u], lay.col_u[with_u], np.ones(with_u.size)),
-        (row_of_unit[stateful_u], lay.col_e[last_of_unit[stateful_u]], np.ones(stateful_u.size)),
-        (row_of_unit[su], lay.col_c[sl_pairs], units.charge_efficiency[su] * dt),
+        (row_of_unit[with_u], lay.shortfall.cols, np.ones(with_u.size)),
+        (row_of_unit[stateful_u], lay.energy.at(last_of_unit[stateful_u]), np.ones(stateful_u.size)),
+        (row_of_unit[su], lay.charge.at(sl_pairs), units.charge_efficiency[su] * dt),
     ]
     rhs = units.target_kwh[with_u] - np.where(lay.stateful[with_u], 0.0, units.energy_kwh[with_u])
     return _block("departure_shortfall", parts, rhs, np.full(with_u.size, INF))
@@ -113,10 +114,11 @@ def _ev_rows(
     pair, scen = pair_scenarios(problem, lay)
     pair_row = row_id[scen, lay.pair_block[pair]]
     ok = pair_row >= 0
-    pair = pair[ok]
+    pair, pair_row = pair[ok], pair_row[ok]
+    with_d, cols_d = lay.discharge.pick(pair)
     parts = [
-        (pair_row[ok], lay.col_c[pair], np.full(pair.size, sign)),
-        (pair_row[ok], lay.col_d[pair], np.full(pair.size, -sign)),
+        (pair_row, lay.charge.at(pair), np.full(pair.size, sign)),
+        (pair_row[with_d], cols_d, np.full(with_d.size, -sign)),
     ]
     return row_id, parts
 
@@ -128,9 +130,10 @@ def _aggregate_entries(
     if alay is None:
         return []
     out = []
-    for cols, coef in ((alay.col_y, sign), (alay.col_q, -sign)):
-        cells = need & (cols >= 0)
-        out.append((row_id[cells], cols[cells], np.full(int(cells.sum()), coef)))
+    needed = np.flatnonzero(need.ravel())
+    for family, coef in ((alay.y, sign), (alay.q, -sign)):
+        ok, cols = family.pick(needed)
+        out.append((row_id.ravel()[needed[ok]], cols, np.full(ok.size, coef)))
     return out
 
 
@@ -156,7 +159,7 @@ def peak_power(
     need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
     row_id, parts = _ev_rows(problem, lay, need, -1.0)
     s, _ = np.nonzero(need)
-    parts.append((row_id[need], lay.col_peak[s], np.ones(s.size)))
+    parts.append((row_id[need], lay.peak.at(s), np.ones(s.size)))
     parts += _aggregate_entries(row_id, need, alay, -1.0)
     return _block("peak_power", parts, load_max[need], np.full(s.size, INF))
 
@@ -254,13 +257,13 @@ def surplus_energy(problem: ChargingProblem, lay: Layout, alay: AggregateLayout 
     correction = np.zeros(first_col)
     pair, scen = pair_scenarios(problem, lay)
     cell = per_cell[scen, lay.pair_block[pair]]
-    np.add.at(correction, lay.col_c[pair], cell)
-    dmask = lay.col_d[pair] >= 0
-    np.add.at(correction, lay.col_d[pair][dmask], -cell[dmask])
+    np.add.at(correction, lay.charge.at(pair), cell)
+    with_d, cols_d = lay.discharge.pick(pair)
+    np.add.at(correction, cols_d, -cell[with_d])
     if alay is not None:
-        for cols, sign in ((alay.col_y, 1.0), (alay.col_q, -1.0)):
-            on = need & (cols >= 0)
-            np.add.at(correction, cols[on], sign * per_cell[on])
+        for family, sign in ((alay.y, 1.0), (alay.q, -1.0)):
+            on = need.ravel()[family.owners]
+            np.add.at(correction, family.cols[on], sign * per_cell.ravel()[family.owners[on]])
     m_cost = (price[b] - export) * grid.dt_h[b] * weight[s]
     constant = float(np.sum((export - price[b]) * load[need] * grid.dt_h[b] * weight[s]))
     return Term("surplus_energy", rows, m_cost, np.zeros(s.size), np.full(s.size, INF), correction, constant)
@@ -284,9 +287,8 @@ def tou_energy_cost(problem: ChargingProblem, lay: Layout) -> tuple[np.ndarray, 
     cost = np.zeros(lay.n_cols)
     price = problem.grid.block_mean(problem.price_per_kwh)[lay.pair_block]
     weight = _pair_weight(problem, lay) * price * problem.grid.dt_h[lay.pair_block]
-    np.add.at(cost, lay.col_c, weight)
-    dmask = lay.col_d >= 0
-    np.add.at(cost, lay.col_d[dmask], -weight[dmask])
+    np.add.at(cost, lay.charge.cols, weight[lay.charge.owners])
+    np.add.at(cost, lay.discharge.cols, -weight[lay.discharge.owners])
     load_cost = problem.load_kw @ problem.price_per_kwh * SLOT_H
     return cost, float(problem.scenario_weight @ load_cost)
 
@@ -294,23 +296,21 @@ def tou_energy_cost(problem: ChargingProblem, lay: Layout) -> tuple[np.ndarray, 
 def degradation_cost(problem: ChargingProblem, lay: Layout) -> np.ndarray:
     """``K_batt x`` energy discharged at the charger [$]."""
     cost = np.zeros(lay.n_cols)
-    dmask = lay.col_d >= 0
     weight = _pair_weight(problem, lay) * problem.grid.dt_h[lay.pair_block]
-    np.add.at(cost, lay.col_d[dmask], problem.degradation_usd_per_kwh * weight[dmask])
+    np.add.at(cost, lay.discharge.cols, problem.degradation_usd_per_kwh * weight[lay.discharge.owners])
     return cost
 
 
 def shortfall_cost(problem: ChargingProblem, lay: Layout) -> np.ndarray:
     """``K_SOC x`` unmet kWh at departure [$]."""
     cost = np.zeros(lay.n_cols)
-    with_u = lay.col_u >= 0
-    w = problem.set_weight[problem.units.scenario[with_u]]
-    cost[lay.col_u[with_u]] = problem.soc_penalty_usd_per_kwh * w
+    w = problem.set_weight[problem.units.scenario[lay.shortfall.owners]]
+    cost[lay.shortfall.cols] = problem.soc_penalty_usd_per_kwh * w
     return cost
 
 
 def demand_charge_cost(problem: ChargingProblem, lay: Layout) -> np.ndarray:
     """``K_DC x p_max,f`` per scenario, averaged [$] (its floor is the peak paid)."""
     cost = np.zeros(lay.n_cols)
-    cost[lay.col_peak] = problem.demand_charge_usd_per_kw * problem.scenario_weight
+    cost[lay.peak.cols] = problem.demand_charge_usd_per_kw * problem.scenario_weight
     return cost

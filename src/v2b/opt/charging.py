@@ -53,9 +53,8 @@ def first_slot_setpoints(problem: ChargingProblem, lay: Layout, x: np.ndarray) -
     out = np.zeros(problem.n_chargers)
     if lay.shared_group.size == 0:
         return out
-    power = x[lay.shared_col_c].copy()
-    has_d = lay.shared_col_d >= 0
-    power[has_d] -= x[lay.shared_col_d[has_d]]
+    power = x[lay.shared_charge.cols].copy()
+    power[lay.shared_discharge.owners] -= x[lay.shared_discharge.cols]
     out[lay.shared_group] = power
     return out
 
@@ -63,9 +62,8 @@ def first_slot_setpoints(problem: ChargingProblem, lay: Layout, x: np.ndarray) -
 def unit_power_kw(problem: ChargingProblem, lay: Layout, x: np.ndarray) -> np.ndarray:
     """Planned net power of every unit in every block [kW], shape (n_units, n_blocks)."""
     out = np.zeros((problem.units.n, problem.grid.n_blocks))
-    power = x[lay.col_c].copy()
-    dmask = lay.col_d >= 0
-    power[dmask] -= x[lay.col_d[dmask]]
+    power = x[lay.charge.cols].copy()
+    power[lay.discharge.owners] -= x[lay.discharge.cols]
     out[lay.pair_unit, lay.pair_block] = power
     return out
 

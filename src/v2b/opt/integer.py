@@ -34,12 +34,18 @@ def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float | np.ndarray
         Lowest non-zero charging power [kW], for all columns or per (unit, block)
         pair of ``lay``; 0 keeps only exclusivity.
     """
-    cols_c, first = np.unique(lay.col_c, return_index=True)
-    col_d = lay.col_d[first]
+    cols_c, first = np.unique(lay.charge.cols, return_index=True)  # shared columns once
+    owners = lay.charge.owners[first]
+    bidirectional = np.zeros(cols_c.size, dtype=bool)
+    with_d, cols_d = lay.discharge.pick(owners)
+    bidirectional[with_d] = True
     c_max = lp.col_upper[cols_c]
-    pmin = np.broadcast_to(np.asarray(min_charge_kw, dtype=float), lay.col_c.shape)[first]
-    need = (col_d >= 0) | (pmin > 0)
-    cols_c, col_d, c_max, pmin = cols_c[need], col_d[need], c_max[need], pmin[need]
+    pmin = np.broadcast_to(np.asarray(min_charge_kw, dtype=float), lay.charge.cols.shape)[first]
+    need = bidirectional | (pmin > 0)
+    d_of = np.zeros(cols_c.size, dtype=int)
+    d_of[with_d] = cols_d
+    cols_c, bidirectional, d_of, c_max, pmin = (cols_c[need], bidirectional[need], d_of[need], c_max[need],
+                                                pmin[need])
     n = cols_c.size
     y = lp.n_cols + np.arange(n)
     r = np.arange(n)
@@ -53,11 +59,11 @@ def add_on_off(lp: LinearProgram, lay: Layout, min_charge_kw: float | np.ndarray
         lower.append(np.zeros(n))
         upper.append(np.full(n, np.inf))
         nxt += n
-    has_d = np.flatnonzero(col_d >= 0)
-    d_max = lp.col_upper[col_d[has_d]]
+    has_d = np.flatnonzero(bidirectional)
+    d_max = lp.col_upper[d_of[has_d]]
     rd = nxt + np.arange(has_d.size)
     rows += [rd, rd]
-    cols += [col_d[has_d], y[has_d]]
+    cols += [d_of[has_d], y[has_d]]
     vals += [np.ones(has_d.size), d_max]
     lower.append(np.full(has_d.size, -np.inf))
     upper.append(d_max)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2b.opt.problem import ChargingProblem
+from v2b.opt.rows import Columns
 from v2b.opt.units import reachable_energy_kwh, recovery_kwh_per_slot
 from v2b.site import curve_fraction
 
@@ -28,10 +29,14 @@ _TOL = 1e-9
 
 @dataclass(frozen=True)
 class Layout:
-    """Column indices and bounds of one assembled problem.
+    """Columns and bounds of one assembled problem.
 
-    Pair arrays have one entry per connected (unit, block) pair, ordered by unit
-    then block; ``-1`` marks an absent column.
+    Pair arrays have one entry per connected (unit, block) pair, ordered by unit then block.
+    The variables are named families of :class:`Columns`: ``charge`` and ``discharge`` owned
+    by pairs (a connected EV's current block is one column shared by all scenarios, so pairs
+    may share a charge column), ``energy`` by the pairs of stateful units, ``shortfall`` by
+    units, ``peak`` by scenarios; ``shared_charge`` / ``shared_discharge`` are the shared
+    current-block columns, owned by the index into ``shared_group``.
     """
 
     pair_unit: np.ndarray
@@ -39,11 +44,11 @@ class Layout:
     present: np.ndarray
     first: np.ndarray
     last: np.ndarray
-    col_c: np.ndarray
-    col_d: np.ndarray
-    col_e: np.ndarray
-    col_u: np.ndarray
-    col_peak: np.ndarray
+    charge: Columns
+    discharge: Columns
+    energy: Columns
+    shortfall: Columns
+    peak: Columns
     stateful: np.ndarray
     curve_rows: np.ndarray
     c_upper: np.ndarray
@@ -51,8 +56,8 @@ class Layout:
     col_lower: np.ndarray
     col_upper: np.ndarray
     shared_group: np.ndarray
-    shared_col_c: np.ndarray
-    shared_col_d: np.ndarray
+    shared_charge: Columns
+    shared_discharge: Columns
 
     @property
     def n_cols(self) -> int:
@@ -145,46 +150,47 @@ def build_layout(problem: ChargingProblem) -> Layout:
     n_shared = groups.size
     shared_index = np.searchsorted(groups, units.group[u])
 
+    # charge: the shared current-block columns first, then one per other pair
     col_c = np.empty(k, dtype=int)
     col_c[shared] = shared_index[shared]
     n_own = int((~shared).sum())
     col_c[~shared] = n_shared + np.arange(n_own)
+    charge = Columns("charge", np.arange(k), col_c)
     nxt = n_shared + n_own
 
+    # discharge: bidirectional pairs; shared groups' columns first
     bidir_groups = np.zeros(n_shared, dtype=bool)
     bidir_groups[shared_index[shared & bidir_pair]] = True
-    shared_d = np.full(n_shared, -1)
-    shared_d[bidir_groups] = nxt + np.arange(int(bidir_groups.sum()))
-    nxt += int(bidir_groups.sum())
-    col_d = np.full(k, -1)
-    col_d[shared & bidir_pair] = shared_d[shared_index[shared & bidir_pair]]
+    shared_discharge = Columns.where("shared_discharge", bidir_groups, nxt)
+    nxt += shared_discharge.size
     own_d = ~shared & bidir_pair
-    col_d[own_d] = nxt + np.arange(int(own_d.sum()))
+    d_owner = np.flatnonzero(shared & bidir_pair | own_d)
+    d_col = np.empty(d_owner.size, dtype=int)
+    is_shared = shared[d_owner]
+    d_col[is_shared] = shared_discharge.at(shared_index[d_owner[is_shared]])
+    d_col[~is_shared] = nxt + np.arange(int((~is_shared).sum()))
+    discharge = Columns("discharge", d_owner, d_col)
     nxt += int(own_d.sum())
 
-    col_e = np.full(k, -1)
-    has_e = stateful[u]
-    col_e[has_e] = nxt + np.arange(int(has_e.sum()))
-    nxt += int(has_e.sum())
+    energy = Columns.where("energy", stateful[u], nxt)
+    nxt += energy.size
 
     lowest_end = np.where(units.bidirectional, units.floor_kwh, units.energy_kwh)
-    needs_u = units.target_kwh > lowest_end + 1e-7
-    col_u = np.full(units.n, -1)
-    col_u[needs_u] = nxt + np.arange(int(needs_u.sum()))
-    nxt += int(needs_u.sum())
+    shortfall = Columns.where("shortfall", units.target_kwh > lowest_end + 1e-7, nxt)
+    nxt += shortfall.size
 
-    col_peak = nxt + np.arange(problem.n_scenarios)
+    peak = Columns("peak", np.arange(problem.n_scenarios), nxt + np.arange(problem.n_scenarios))
     nxt += problem.n_scenarios
 
     lower = np.zeros(nxt)
     upper = np.full(nxt, np.inf)
     upper[col_c] = c_upper  # shared pairs write identical values
-    dmask = col_d >= 0
-    upper[col_d[dmask]] = d_upper[dmask]
-    lower[col_e[has_e]] = np.maximum(units.floor_kwh[u[has_e]],
-                                     payback_floor_kwh(problem, u[has_e], b[has_e]))
-    upper[col_e[has_e]] = np.maximum(units.battery_kwh[u[has_e]], units.energy_kwh[u[has_e]])
-    lower[col_peak] = problem.peak_floor_by_scenario
+    upper[discharge.cols] = d_upper[discharge.owners]
+    e_pair = energy.owners
+    lower[energy.cols] = np.maximum(units.floor_kwh[u[e_pair]],
+                                    payback_floor_kwh(problem, u[e_pair], b[e_pair]))
+    upper[energy.cols] = np.maximum(units.battery_kwh[u[e_pair]], units.energy_kwh[u[e_pair]])
+    lower[peak.cols] = problem.peak_floor_by_scenario
 
     return Layout(
         pair_unit=u,
@@ -192,11 +198,11 @@ def build_layout(problem: ChargingProblem) -> Layout:
         present=frac,
         first=first,
         last=last,
-        col_c=col_c,
-        col_d=col_d,
-        col_e=col_e,
-        col_u=col_u,
-        col_peak=col_peak,
+        charge=charge,
+        discharge=discharge,
+        energy=energy,
+        shortfall=shortfall,
+        peak=peak,
         stateful=stateful,
         curve_rows=curve,
         c_upper=c_upper,
@@ -204,6 +210,6 @@ def build_layout(problem: ChargingProblem) -> Layout:
         col_lower=lower,
         col_upper=upper,
         shared_group=groups,
-        shared_col_c=np.arange(n_shared),
-        shared_col_d=shared_d,
+        shared_charge=Columns("shared_charge", np.arange(n_shared), np.arange(n_shared)),
+        shared_discharge=shared_discharge,
     )

@@ -158,7 +158,7 @@ class ArrivalPricer:
             first, curve_fraction(units.energy_kwh[u] / cap, problem.curve_slopes,
                                    problem.curve_intercepts), 1.0)
         self._block = b
-        with_u = np.flatnonzero(lay.col_u >= 0)
+        with_u = lay.shortfall.owners
         rank = np.searchsorted(with_u, self._units)
         self._rows = lp.row_ranges["departure_shortfall"][0] + rank
         self._lp = _with_reduction_column(lp, self._rows)
@@ -168,9 +168,9 @@ class ArrivalPricer:
         self._energy_weight = weight * price * problem.grid.dt_h[b]
         # v's TOU energy terms of the objective, per column (charging +, V2B -).
         ev_cost = np.zeros(self._lp.n_cols)
-        np.add.at(ev_cost, lay.col_c[pairs], self._energy_weight)
-        has_d = lay.col_d[pairs] >= 0
-        np.add.at(ev_cost, lay.col_d[pairs][has_d], -self._energy_weight[has_d])
+        np.add.at(ev_cost, lay.charge.at(pairs), self._energy_weight)
+        with_d, cols_d = lay.discharge.pick(pairs)
+        np.add.at(ev_cost, cols_d, -self._energy_weight[with_d])
         self._ev_cols = np.flatnonzero(ev_cost)
         self._ev_cost = ev_cost[self._ev_cols]
         self._base_cost = self._lp.cost[self._ev_cols].copy()
@@ -217,12 +217,12 @@ class ArrivalPricer:
             end = np.full(1, departure_slot - self.slot)
             present = self.problem.grid.presence(np.zeros(1, dtype=int), end)[0, self._block]
         c_max = units.max_kw[u] * present * self._curve_first
-        cols_c, idx = np.unique(lay.col_c[self._pairs], return_index=True)
+        cols_c, idx = np.unique(lay.charge.at(self._pairs), return_index=True)
         self.solver.change_col_bounds(cols_c, np.zeros(cols_c.size), c_max[idx])
-        has_d = lay.col_d[self._pairs] >= 0
-        if has_d.any():
-            cols_d, idx = np.unique(lay.col_d[self._pairs][has_d], return_index=True)
-            d_max = (-units.min_kw[u] * present)[has_d][idx]
+        with_d, cols_d = lay.discharge.pick(self._pairs)
+        if with_d.size:
+            cols_d, idx = np.unique(cols_d, return_index=True)
+            d_max = (-units.min_kw[u] * present)[with_d][idx]
             self.solver.change_col_bounds(cols_d, np.zeros(cols_d.size), d_max)
         offset = 0.0 if self._stateful else self.session.soc_arrival * self.session.battery_kwh
         lower = np.full(self._rows.size, -np.inf if departure_slot is None else target_kwh - offset)
@@ -236,9 +236,9 @@ class ArrivalPricer:
             return ArrivalCost(np.nan, np.nan, np.nan, result)
         x = result.x
         lay = self.layout
-        power = x[lay.col_c[self._pairs]].copy()
-        has_d = lay.col_d[self._pairs] >= 0
-        power[has_d] -= x[lay.col_d[self._pairs][has_d]]
+        power = x[lay.charge.at(self._pairs)].copy()
+        with_d, cols_d = lay.discharge.pick(self._pairs)
+        power[with_d] -= x[cols_d]
         energy = float(self._energy_weight @ power)
         reduction = float(x[self._r])
         # cost_usd is always the plan's full cost: v's energy at weight 1, no reduction charge.

@@ -72,15 +72,14 @@ def _named_columns(problem: ChargingProblem, lay: Layout, slots: np.ndarray):
     """(column, key) pairs of every named column; shared columns appear once per scenario."""
     units = problem.units
     cols, keys = [], []
-    for kind, col in ((_KIND_C, lay.col_c), (_KIND_D, lay.col_d), (_KIND_E, lay.col_e)):
-        has = col >= 0
-        cols.append(col[has])
-        keys.append(_pair_keys(problem, lay, kind, slots)[has])
-    has_u = lay.col_u >= 0
-    cols.append(lay.col_u[has_u])
-    keys.append(_key(_KIND_U, units.scenario[has_u], units.ident[has_u], 0))
-    cols.append(lay.col_peak)
-    keys.append(_key(_KIND_PEAK, np.arange(problem.n_scenarios), 0, 0))
+    for kind, family in ((_KIND_C, lay.charge), (_KIND_D, lay.discharge), (_KIND_E, lay.energy)):
+        cols.append(family.cols)
+        keys.append(_pair_keys(problem, lay, kind, slots)[family.owners])
+    with_u = lay.shortfall.owners
+    cols.append(lay.shortfall.cols)
+    keys.append(_key(_KIND_U, units.scenario[with_u], units.ident[with_u], 0))
+    cols.append(lay.peak.cols)
+    keys.append(_key(_KIND_PEAK, lay.peak.owners, 0, 0))
     return np.concatenate(cols), np.concatenate(keys)
 
 
