@@ -115,13 +115,19 @@ def test_simulate_an_openv2b_scenario(tmp_path, openv2b_dir):
     assert first["soc_departure"] == pytest.approx(48.0 / 60.0)
 
 
-def test_openv2b_prices_that_change_between_days_are_refused(tmp_path, openv2b_dir):
+def test_openv2b_prices_that_change_between_days_are_billed_slot_by_slot(tmp_path, openv2b_dir):
+    # 0.10 $/kWh until slot 120 (day 2, 06:00), then 0.30 to the end: not one daily table
     (openv2b_dir / "grid_prices.csv").write_text("slot,value\n0,0.10\n120,0.30\n")
-    result = runner.invoke(
-        app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "edf", "--out", str(tmp_path / "r")]
-    )
-    assert result.exit_code == 2
-    assert "differ from one day to the next" in result.output
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["simulate", "--openv2b", str(openv2b_dir), "--policy", "uncontrolled",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    slots = pd.read_csv(out / "slots.csv")
+    own = np.where(slots["slot"] < 120, 0.10, 0.30)
+    assert slots["price_per_kwh"].to_numpy() == pytest.approx(own)
+    summary = json.loads((out / "summary.json").read_text())
+    energy = float((own * slots["total_kw"].clip(lower=0)).sum() * 0.25)
+    assert summary["energy_cost_usd"] == pytest.approx(energy)
 
 
 def test_site_can_use_a_model_saved_by_data_fit(tmp_path):

@@ -207,3 +207,20 @@ def test_a_demand_charge_name_is_used_once():
     charges = [dict(ON_PEAK["demand_charges"][0]), dict(ON_PEAK["demand_charges"][0])]
     with pytest.raises(SiteError, match="used twice"):
         _site({**SEASONAL, "demand_charges": charges})
+
+
+def test_price_points_in_the_site_are_a_price_series():
+    points = [{"time": "2023-07-14T00:00", "price_per_kwh": 0.1},
+              {"time": "2023-07-14T17:00", "price_per_kwh": 0.5},
+              {"time": "2023-07-15T23:45", "price_per_kwh": 0.1}]
+    site = _site({"demand_charge_usd_per_kw": 10.0, "price_points": points})
+    prices = episode_prices_per_kwh(site, (dt.date(2023, 7, 14), dt.date(2023, 7, 15)))
+    assert prices[: 68].tolist() == [0.1] * 68 and (prices[68:-1] == 0.5).all() and prices[-1] == 0.1
+    assert price_bounds_per_kwh(site.tariff) == (0.1, 0.5)
+    assert site_from_dict(site.model_dump(exclude={"base_dir"})).tariff == site.tariff
+    with pytest.raises(SiteError, match="time order"):
+        _site({"demand_charge_usd_per_kw": 10.0, "price_points": points[::-1]})
+    with pytest.raises(SiteError, match="one of energy periods, price_series or price_points"):
+        _site({**SEASONAL, "price_points": points})
+    with pytest.raises(DataError, match="does not cover 2023-07-16"):
+        episode_prices_per_kwh(site, (dt.date(2023, 7, 16),))

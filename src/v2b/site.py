@@ -207,6 +207,27 @@ class DemandResponseEvent(_Model):
         return data
 
 
+class PricePoint(_Model):
+    """One price of an inline price series: from ``time`` (local clock) until the next point."""
+
+    time: dt.datetime
+    price_per_kwh: float = Field(ge=-10, le=10)
+
+    @field_validator("time")
+    @classmethod
+    def _local(cls, when: dt.datetime) -> dt.datetime:
+        if when.tzinfo is not None:
+            raise ValueError(f"{when.isoformat()} has a UTC offset; give the site's local clock time")
+        return when
+
+    @model_serializer(mode="wrap")
+    def _plain(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        if isinstance(data, dict):
+            data["time"] = self.time.isoformat()
+        return data
+
+
 class Tariff(_Model):
     """Utility tariff: energy prices and a monthly demand charge.
 
@@ -219,6 +240,8 @@ class Tariff(_Model):
     demand_charge_usd_per_kw: float = Field(ge=0, le=1000)
     energy: tuple[EnergyPeriod, ...] = ()
     price_series: str | None = Field(default=None, min_length=1)
+    #: the same as a price series, written in the site itself (an imported scenario's prices)
+    price_points: tuple[PricePoint, ...] = ()
     #: charges on the month's peak inside a window, on top of ``demand_charge_usd_per_kw``
     demand_charges: tuple[DemandCharge, ...] = ()
     #: dated demand-response events (a power limit with a penalty and an incentive, or a price adder)
@@ -234,7 +257,7 @@ class Tariff(_Model):
             for key in ("price_series", "export_price_per_kwh"):
                 if key in data and data[key] is None:
                     del data[key]
-            for key in ("demand_charges", "demand_response"):
+            for key in ("demand_charges", "demand_response", "price_points"):
                 if data.get(key) in ((), []):
                     del data[key]
         return data
@@ -257,8 +280,9 @@ class Tariff(_Model):
 
     @model_validator(mode="after")
     def _export_below_import(self) -> Tariff:
-        if self.export_price_per_kwh is not None and self.energy:
-            lowest = min(p.price_per_kwh for p in self.energy)
+        prices = [p.price_per_kwh for p in (*self.energy, *self.price_points)]
+        if self.export_price_per_kwh is not None and prices:
+            lowest = min(prices)
             if self.export_price_per_kwh > lowest:
                 raise ValueError(
                     f"export_price_per_kwh={self.export_price_per_kwh} is above the lowest energy price "
@@ -268,6 +292,13 @@ class Tariff(_Model):
 
     @model_validator(mode="after")
     def _periods_cover_day(self) -> Tariff:
+        if self.price_points:
+            if self.energy or self.price_series is not None:
+                raise ValueError("give one of energy periods, price_series or price_points")
+            times = [p.time for p in self.price_points]
+            if sorted(times) != times or len(set(times)) != len(times):
+                raise ValueError("price_points must be in time order, each time once")
+            return self
         if self.price_series is not None:
             if self.energy:
                 raise ValueError("give either energy periods or price_series, not both")
@@ -296,11 +327,12 @@ class Tariff(_Model):
     @property
     def uniform(self) -> bool:
         """The same prices every day (no day types, seasons or series)."""
-        return self.price_series is None and all(p.days == "all" and not p.months for p in self.energy)
+        return (self.price_series is None and not self.price_points
+                and all(p.days == "all" and not p.months for p in self.energy))
 
     def day_price_per_kwh(self, weekday: int, month: int) -> np.ndarray:
         """Energy price of each slot of a day of ``weekday`` in ``month`` [$/kWh], shape (96,)."""
-        if self.price_series is not None:
+        if self.price_series is not None or self.price_points:
             raise ValueError("a price series has no daily table; use v2b.tariff.episode_prices_per_kwh")
         prices = np.empty(SLOTS_PER_DAY)
         for period in self.energy:

@@ -36,6 +36,10 @@ def episode_prices_per_kwh(site: Site, dates: Sequence[dt.date]) -> np.ndarray:
     if tariff.price_series is not None:
         series = _series(site.resolve(tariff.price_series))
         days = [_series_day(series, d, tariff.price_series) for d in dates]
+    elif tariff.price_points:
+        series = pd.Series([p.price_per_kwh for p in tariff.price_points],
+                           index=pd.DatetimeIndex([p.time for p in tariff.price_points]))
+        days = [_series_day(series, d, "tariff.price_points") for d in dates]
     else:
         days = [tariff.day_price_per_kwh(d.weekday(), d.month) for d in dates]
     prices = np.concatenate(days) if days else np.zeros(0)
@@ -144,7 +148,7 @@ def price_bounds_per_kwh(tariff: Tariff) -> tuple[float, float]:
     series price may take)."""
     if tariff.price_series is not None:
         return PRICE_RANGE_PER_KWH
-    prices = [p.price_per_kwh for p in tariff.energy]
+    prices = [p.price_per_kwh for p in (*tariff.energy, *tariff.price_points)]
     return min(prices), max(prices)
 
 

@@ -88,6 +88,12 @@ def _tariff(site: Site) -> Table:
         table.add_column(col)
     if t.price_series is not None:
         table.add_row("energy: price series", "", "", "every slot", t.price_series)
+    if t.price_points:
+        first, last = t.price_points[0], t.price_points[-1]
+        table.add_row(f"energy: {len(t.price_points)} price points", first.time.isoformat(sep=" "),
+                      last.time.isoformat(sep=" "), "held to the next point",
+                      f"{min(p.price_per_kwh for p in t.price_points):g}-"
+                      f"{max(p.price_per_kwh for p in t.price_points):g} $/kWh")
     for p in t.energy:
         table.add_row(f"energy: {p.name}", p.start, p.end, _when(p), f"{p.price_per_kwh:g} $/kWh")
     for c in t.demand_charges:

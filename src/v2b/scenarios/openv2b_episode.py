@@ -122,15 +122,21 @@ def _dr_events(scenario: OpenV2BScenario, start: dt.datetime) -> list[dict]:
     return out
 
 
-def _daily_periods(price_per_slot: np.ndarray, source: str) -> list[dict]:
-    """TOU periods of a price series that repeats every day (15-minute slots)."""
+def _energy_prices(price_per_slot: np.ndarray, start: dt.datetime) -> dict:
+    """The scenario's grid prices as the tariff's: time-of-use periods where they repeat every day,
+    else price points at each change (slot 0 at ``start``; a last point closes the horizon)."""
     days = price_per_slot.reshape(-1, SLOTS_PER_DAY)
-    if not np.allclose(days, days[0], rtol=0, atol=1e-12):
-        raise DataError(
-            f"{source}: grid prices differ from one day to the next; v2b tariffs repeat daily "
-            "(time-of-use periods), so this scenario's prices cannot be represented"
-        )
-    day = days[0]
+    if np.allclose(days, days[0], rtol=0, atol=1e-12):
+        return {"energy": _daily_periods(days[0])}
+    changes = np.flatnonzero(np.r_[True, price_per_slot[1:] != price_per_slot[:-1]])
+    changes = np.r_[changes, price_per_slot.size - 1] if changes[-1] != price_per_slot.size - 1 else changes
+    return {"price_points": [
+        {"time": (start + dt.timedelta(minutes=int(k) * SLOT_MINUTES)).isoformat(),
+         "price_per_kwh": float(price_per_slot[k])} for k in changes]}
+
+
+def _daily_periods(day: np.ndarray) -> list[dict]:
+    """TOU periods of one day's prices (15-minute slots)."""
     starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
     ends = np.r_[starts[1:], SLOTS_PER_DAY]
 
@@ -209,7 +215,7 @@ def openv2b_site(scenario: OpenV2BScenario, defaults: Site, start: dt.datetime =
         "chargers": chargers,
         "tariff": {
             "demand_charge_usd_per_kw": float(m["demand_charge_usd_per_kw"]),
-            "energy": _daily_periods(price, str(scenario.directory / m["prices_file"])),
+            **_energy_prices(price, start),
         },
         "penalties": OPENV2B_PENALTIES,
         "users": defaults.users.model_dump(),
