@@ -3,7 +3,6 @@ controllers planning across the day boundary (``docs/model.md``, "Overnight sess
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -17,7 +16,6 @@ from v2b.control.registry import make_policy
 from v2b.episode import Episode, Session
 from v2b.experiments.runner import RunSpec, run
 from v2b.sim import simulate
-from v2b.sim.engine import OvernightError
 from v2b.site import site_from_dict
 from v2b.timegrid import SLOTS_PER_DAY
 
@@ -30,8 +28,8 @@ NIGHT_TARIFF = {"demand_charge_usd_per_kw": 1.0, "energy": [
 NIGHT_CAR = Session("night", 80, SLOTS_PER_DAY + 28, 60.0, 0.2, 0.7)
 
 
-def _site():
-    data = tiny_site().model_dump(exclude={"base_dir"})
+def _site(**overrides):
+    data = tiny_site(**overrides).model_dump(exclude={"base_dir"})
     data["tariff"] = NIGHT_TARIFF
     return site_from_dict(data)
 
@@ -76,15 +74,32 @@ def test_overnight_dates_must_follow_each_other():
         Episode("tiny", "replay", 0, (DATES[0], DATES[2]), np.zeros(2 * SLOTS_PER_DAY), (), overnight=True)
 
 
-def test_a_negotiating_policy_is_refused_where_a_car_stays_overnight():
-    with pytest.raises(OvernightError, match="past midnight"):
-        _run("consent")
-    # the same policy on an overnight episode whose cars all leave by midnight runs
-    day_car = dataclasses.replace(NIGHT_CAR, arrival_slot=40, departure_slot=60)
-    assert _run("smart-fixed").summary["users"] == 1
+@pytest.mark.parametrize("policy", ["consent", "menu"])
+def test_negotiation_offers_an_overnight_stay_its_own_options(policy, tmp_path):
+    """The car asks to leave at 07:00 tomorrow: every option departs then or later (not at
+    midnight), the drivers weigh a delay against 07:00, and the car charges overnight."""
+    from v2b.negotiation.static_menu import StaticMenu
     from v2b.sim import Simulator
 
-    Simulator(_site(), _episode(True, (day_car,)), make_policy("consent"), 3, RandomSampler())
+    menu = StaticMenu((0.2, 0.15, 0.12, 0.08), ((0.0, 0), (6.25, 2), (10.0, 1), (20.0, 7)), 1, "hand-made")
+    (tmp_path / "menu.toml").write_text(menu.to_toml())
+    site = _site(negotiation={"menu": str(tmp_path / "menu.toml")})
+    sim = Simulator(site, _episode(True), make_policy(policy), 3, RandomSampler(),
+                    policy_options={"scenarios": 4, "load_info": "paper"})
+    while sim.slot < NIGHT_CAR.arrival_slot:
+        sim.step()
+    pending = sim.offer(NIGHT_CAR)
+    assert pending is not None and pending.request.requested_departure_slot == NIGHT_CAR.departure_slot
+    departures = [o.departure_slot for o in pending.menu.options]
+    assert min(departures) == NIGHT_CAR.departure_slot and max(departures) <= 3 * SLOTS_PER_DAY
+    if policy == "menu":  # each level's largest deviation: later than 07:00, not cut at midnight
+        assert max(departures) > NIGHT_CAR.departure_slot
+    record = sim.choose(pending, sim.chooser(pending.menu, pending.request, np.random.default_rng(1)))
+    result = sim.run()
+    if not record.rejected:
+        assert record.departure_slot >= NIGHT_CAR.departure_slot
+        night = np.r_[SLOTS_PER_DAY : SLOTS_PER_DAY + 24]
+        assert result.trace.power_kw.sum(axis=1)[night].sum() > 0
 
 
 def test_a_short_run_cuts_an_overnight_stay_at_its_end():

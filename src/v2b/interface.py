@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from v2b.episode import Episode, Session
+from v2b.timegrid import SLOTS_PER_DAY
 
 if TYPE_CHECKING:
     from v2b.site import Site
@@ -100,12 +101,28 @@ class ArrivalRequest:
     ``respond_by_s`` is the ``time.monotonic()`` moment by which the menu is due (the live
     service's menu deadline; ``None``: no limit, as offline). A policy that cannot price the
     menu by then answers with its fallback menu and says so in :attr:`Menu.fallback`
-    (``docs/model.md``, "Negotiation: a menu on time").
+    (``docs/model.md``, "Negotiation: a menu on time"). ``latest_departure_slot`` is the
+    latest the car can stay (exclusive): the end of its arrival's day (``None``), or later
+    where cars stay overnight (``docs/model.md``, "Overnight sessions").
     """
 
     session: Session
     charger_index: int
     respond_by_s: float | None = None
+    latest_departure_slot: int | None = None
+
+    @property
+    def departure_cap_slot(self) -> int:
+        """The latest departure any option may have (exclusive slot)."""
+        if self.latest_departure_slot is not None:
+            return int(self.latest_departure_slot)
+        return (self.session.arrival_slot // SLOTS_PER_DAY + 1) * SLOTS_PER_DAY
+
+    @property
+    def requested_departure_slot(self) -> int:
+        """The driver's departure as the engine applies it (after arrival, by the cap)."""
+        s = self.session
+        return int(min(max(s.departure_slot, s.arrival_slot + 1), self.departure_cap_slot))
 
 
 @dataclass(frozen=True)
@@ -211,8 +228,6 @@ class Policy(ABC):
     description: ClassVar[str] = ""
     serves_evs: ClassVar[bool] = True
     sees_future: ClassVar[bool] = False
-    #: its menus change the departure within the arrival's day (refused where cars stay overnight)
-    menus_within_day: ClassVar[bool] = False
 
     def reset(self, ctx: PolicyContext) -> None:
         self.ctx = ctx

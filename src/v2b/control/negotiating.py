@@ -27,7 +27,6 @@ from v2b.negotiation.options import MenuDeadlineMissed, OptionBuilder, PricedMen
 from v2b.negotiation.settings import NegotiationSettings
 from v2b.negotiation.static_menu import StaticMenu, StaticMenuError, load_site_menu, static_menu
 from v2b.opt.marginal import ArrivalPricer
-from v2b.timegrid import clip_departure_slot
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ class NegotiatingCharging(SmartCharging):
     """Smart charging that prices each arrival on N_neg sampled futures."""
 
     reject_allowed: ClassVar[bool] = True
-    menus_within_day: ClassVar[bool] = True
 
     def reset(self, ctx: PolicyContext) -> None:
         super().reset(ctx)
@@ -79,10 +77,10 @@ class NegotiatingCharging(SmartCharging):
                              request.respond_by_s)
 
     def latest_departure(self, request: ArrivalRequest) -> int:
-        """The latest departure any level offers (the engine clips it to the day's end)."""
-        s = request.session
+        """The latest departure any level offers (the engine clips it to the day's end, or
+        where cars stay overnight to the episode's)."""
         longest = max((slots for _, slots in self.settings.levels), default=0)
-        return clip_departure_slot(s.arrival_slot, s.departure_slot) + longest
+        return request.requested_departure_slot + longest
 
     def priced_menu(self, obs: Observation, request: ArrivalRequest) -> PricedMenu:
         """This policy's priced options for one arrival (no fallback)."""
@@ -178,7 +176,6 @@ class ConsentNoReject(Consent):
 
 
 class MenuNegotiation(SmartCharging):
-    menus_within_day: ClassVar[bool] = True
     name = "menu"
     description = ("Menu-based negotiation: each level's largest deviation at a static price per "
                    "level calibrated on the sampling pool (`v2b menu calibrate`), plus reject; policy 6.")

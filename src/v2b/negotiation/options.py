@@ -26,7 +26,7 @@ from v2b.interface import ArrivalRequest, Menu, Option
 from v2b.negotiation.pricing import driver_surplus_usd, marginal_utility_usd, per_kwh_terms, user_price_usd
 from v2b.negotiation.settings import NegotiationSettings
 from v2b.opt.marginal import ArrivalCost, ArrivalPricer
-from v2b.timegrid import SLOT_MINUTES, clip_departure_slot
+from v2b.timegrid import SLOT_MINUTES
 
 
 class PricingFailed(RuntimeError):
@@ -140,7 +140,7 @@ class OptionBuilder:
         self.respond_by_s = respond_by_s
         s = request.session
         self.session = s
-        self.requested_departure = clip_departure_slot(s.arrival_slot, s.departure_slot)
+        self.requested_departure = request.requested_departure_slot
         self.requested_kwh = max(0.0, (s.soc_requested - s.soc_arrival) * s.battery_kwh)
         self.solves = 0
         self._base_soc = s.soc_requested

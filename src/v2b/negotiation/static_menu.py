@@ -124,7 +124,7 @@ def level_outcome(request: ArrivalRequest, bounds: tuple[float, int]) -> tuple[i
     arrival SoC (before the engine's day-end clip)."""
     s = request.session
     pct, slots = bounds
-    departure = clip_departure_slot(s.arrival_slot, s.departure_slot) + slots
+    departure = request.requested_departure_slot + slots
     target = max(s.soc_requested - pct / 100.0, min(s.soc_arrival, s.soc_requested))
     return departure, target
 
@@ -133,11 +133,11 @@ def static_menu(request: ArrivalRequest, settings: NegotiationSettings, menu: St
     """Each level's largest deviation at its static price, those no better for the
     average driver than a lower level dropped, and reject."""
     s = request.session
-    wanted = clip_departure_slot(s.arrival_slot, s.departure_slot)
+    wanted = request.requested_departure_slot
     kept: list[tuple[Option, float]] = []
     for level, (bounds, price) in enumerate(zip(site_levels(settings), menu.price_per_kwh, strict=True)):
         departure, target = level_outcome(request, bounds)
-        departure = clip_departure_slot(s.arrival_slot, departure)
+        departure = clip_departure_slot(s.arrival_slot, departure, request.departure_cap_slot)
         energy = max(0.0, (target - s.soc_arrival) * s.battery_kwh)
         surplus = driver_surplus_usd(
             settings.external_price_per_kwh, energy, price * energy, settings.menu_soc_weight_usd_per_pct,

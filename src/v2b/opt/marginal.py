@@ -98,7 +98,8 @@ class ArrivalPricer:
     futures : list of Future
         The sampled futures all options are priced on (N_neg, SPEC 4).
     latest_departure_slot : int
-        The latest departure any option may offer (clipped to the end of the day).
+        The latest departure any option may offer (clipped to the end of the day, or to
+        ``request.latest_departure_slot`` where cars stay overnight).
     problem_options : dict
         Passed to :func:`v2b.opt.problem.problem_from_observation` (grid,
         demand weight, peak floors, recourse bundles).
@@ -131,7 +132,7 @@ class ArrivalPricer:
         start = time.perf_counter()
         self.session = request.session
         self.slot = obs.slot
-        latest = int(min(max(latest_departure_slot, obs.slot + 1), end_of_day(obs.slot)))
+        latest = int(min(max(latest_departure_slot, obs.slot + 1), request.departure_cap_slot))
         self.latest_departure_slot = latest
         full = connect(obs, request, latest, site.battery.discharge_floor_soc,
                        site.battery.keep_arrival_energy)
@@ -139,7 +140,7 @@ class ArrivalPricer:
         full = dataclasses.replace(full, target_kwh=_put(full.target_kwh, request.charger_index,
                                                          self.session.battery_kwh))
         busy = busy_until_slot(full)
-        held = end_of_day(obs.slot) if charger_free_from_slot is None else charger_free_from_slot
+        held = max(end_of_day(obs.slot), latest) if charger_free_from_slot is None else charger_free_from_slot
         busy[request.charger_index] = held
         problem = problem_from_observation(site, full, futures, **(problem_options or {}),
                                            future_busy_until=busy)

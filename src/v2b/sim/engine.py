@@ -42,7 +42,7 @@ from v2b.sim.billing import bill, tariff_summary
 from v2b.sim.trace import SessionRecord, Trace
 from v2b.site import Site
 from v2b.tariff import dr_arrays, episode_demand_windows, episode_prices_per_kwh, window_peaks_kw
-from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot, end_of_day
+from v2b.timegrid import SLOTS_PER_DAY, clip_departure_slot
 from v2b.users.choice import Choice, Chooser
 from v2b.users.drivers import driver_rng
 from v2b.users.population import site_chooser
@@ -124,21 +124,6 @@ def _clip_option(option: Option, s: Session, latest_slot: int) -> Option:
                   option.level, option.energy_cost_usd, option.marginal_utility_usd)
 
 
-class OvernightError(UserError):
-    """A policy whose menus end at midnight, on an episode with cars staying overnight."""
-
-
-def _check_overnight(episode: Episode, policy: Policy) -> None:
-    if not (episode.overnight and policy.menus_within_day):
-        return
-    past = [s for s in episode.sessions if s.departure_slot > end_of_day(s.arrival_slot)]
-    if past:
-        raise OvernightError(
-            f"policy {policy.name!r} prices its options within the arrival's day, but {len(past)} sessions "
-            f"of this episode stay past midnight (first: {past[0].session_id}); run it with a policy that "
-            "offers the request as is (uncontrolled, edf, llf, smart, smart-fixed, oracle)")
-
-
 LOAD_INFO = ("measured", "paper")
 
 
@@ -195,7 +180,6 @@ class Simulator:
         policy_options: dict[str, Any] | None = None,
     ):
         self.site, self.episode, self.policy, self.seed = site, episode, policy, seed
-        _check_overnight(episode, policy)
         self.load_info = load_info_mode(policy_options)
         self.chooser = chooser if chooser is not None else site_chooser(site)
         self.chargers = site.charger_arrays
@@ -329,7 +313,8 @@ class Simulator:
         charger = pick_charger(free, self._order) if charger_index is None else charger_index
         if charger is None or not free[charger]:
             return None
-        return ArrivalRequest(session=session, charger_index=charger)
+        latest = self.episode.latest_departure_slot(session.arrival_slot) if self.episode.overnight else None
+        return ArrivalRequest(session=session, charger_index=charger, latest_departure_slot=latest)
 
     def offer(self, s: Session, charger_index: int | None = None,
               respond_by_s: float | None = None) -> PendingOffer | None:

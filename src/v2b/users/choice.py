@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from v2b.interface import ArrivalRequest, Menu, Option
-from v2b.timegrid import SLOT_MINUTES, clip_departure_slot
+from v2b.timegrid import SLOT_MINUTES
 from v2b.users.drivers import Driver, draw_driver
 from v2b.users.types import UserTypes
 
@@ -52,7 +52,7 @@ def deviation(option: Option, request: ArrivalRequest) -> tuple[float, float]:
     is no inconvenience.
     """
     s = request.session
-    wanted = clip_departure_slot(s.arrival_slot, s.departure_slot)
+    wanted = request.requested_departure_slot
     soc_pct = 100.0 * max(0.0, s.soc_requested - option.soc_target)
     delay_min = SLOT_MINUTES * max(0, option.departure_slot - wanted)
     return soc_pct, float(delay_min)
