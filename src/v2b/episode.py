@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from v2b.timegrid import SLOTS_PER_DAY
+from v2b.timegrid import SLOTS_PER_DAY, end_of_day
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class Session:
     #: ``depletion_kwh`` (``docs/model.md``, "Returning cars"); ``None``: ``soc_arrival`` as given
     vehicle_id: str | None = None
     depletion_kwh: float = 0.0
+
+    def floor_soc(self, site_floor_soc: float) -> float:
+        """The lowest SoC this car discharges to: its own ``min_soc``, else the site's."""
+        return site_floor_soc if self.min_soc is None else self.min_soc
+
+    def returning_soc(self, left_soc: float, site_floor_soc: float) -> float:
+        """The SoC this visit starts with when the car left its last one with ``left_soc``: less
+        the energy used since, kept within [its floor, full] (``docs/model.md``, "Returning cars")."""
+        soc = left_soc - self.depletion_kwh / self.battery_kwh
+        return float(min(max(soc, self.floor_soc(site_floor_soc)), 1.0))
 
     @property
     def charge_limit_kw(self) -> float:
@@ -87,7 +97,7 @@ class Episode:
     def latest_departure_slot(self, arrival_slot: int) -> int:
         """The latest a car arriving at ``arrival_slot`` can stay (exclusive): its day's end, or
         the episode's end where cars stay overnight."""
-        return self.n_slots if self.overnight else (arrival_slot // SLOTS_PER_DAY + 1) * SLOTS_PER_DAY
+        return self.n_slots if self.overnight else end_of_day(arrival_slot)
 
     @property
     def days(self) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from v2b.episode import Episode, Session
-from v2b.timegrid import SLOTS_PER_DAY
+from v2b.timegrid import clip_departure_slot, end_of_day
 
 if TYPE_CHECKING:
     from v2b.site import Site
@@ -116,13 +116,13 @@ class ArrivalRequest:
         """The latest departure any option may have (exclusive slot)."""
         if self.latest_departure_slot is not None:
             return int(self.latest_departure_slot)
-        return (self.session.arrival_slot // SLOTS_PER_DAY + 1) * SLOTS_PER_DAY
+        return end_of_day(self.session.arrival_slot)
 
     @property
     def requested_departure_slot(self) -> int:
         """The driver's departure as the engine applies it (after arrival, by the cap)."""
         s = self.session
-        return int(min(max(s.departure_slot, s.arrival_slot + 1), self.departure_cap_slot))
+        return clip_departure_slot(s.arrival_slot, s.departure_slot, self.latest_departure_slot)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pydantic import (
 
 from v2b.data.zones import check_time_zone
 from v2b.errors import UserError
-from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, clock_to_slot
+from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, clock_to_slot, slot_to_clock
 
 BUILTIN_SITES_PACKAGE = "v2b.sites"
 
@@ -158,6 +158,13 @@ class DemandCharge(ClockWindow):
     usd_per_kw: float = Field(ge=0, le=1000)
 
 
+def _local_clock(when: dt.datetime) -> dt.datetime:
+    """``when`` if it is a local clock time (a site's times carry no UTC offset)."""
+    if when.tzinfo is not None:
+        raise ValueError(f"{when.isoformat()} has a UTC offset; give the site's local clock time")
+    return when
+
+
 class DemandResponseEvent(_Model):
     """A demand-response event: from ``start`` to ``end`` (local clock times on the 15-minute
     grid) the site committed to draw at most ``limit_kw`` (each kWh above it costs
@@ -177,8 +184,7 @@ class DemandResponseEvent(_Model):
     @field_validator("start", "end")
     @classmethod
     def _local_on_grid(cls, when: dt.datetime) -> dt.datetime:
-        if when.tzinfo is not None:
-            raise ValueError(f"{when.isoformat()} has a UTC offset; give the site's local clock time")
+        _local_clock(when)
         if when.minute % SLOT_MINUTES or when.second or when.microsecond:
             raise ValueError(f"{when.isoformat()} is not on a {SLOT_MINUTES}-minute boundary")
         return when
@@ -216,9 +222,7 @@ class PricePoint(_Model):
     @field_validator("time")
     @classmethod
     def _local(cls, when: dt.datetime) -> dt.datetime:
-        if when.tzinfo is not None:
-            raise ValueError(f"{when.isoformat()} has a UTC offset; give the site's local clock time")
-        return when
+        return _local_clock(when)
 
     @model_serializer(mode="wrap")
     def _plain(self, handler: SerializerFunctionWrapHandler) -> dict:
@@ -314,13 +318,13 @@ class Tariff(_Model):
             if (covered == 0).any():
                 first = int(np.flatnonzero(covered == 0)[0])
                 raise ValueError(
-                    f"energy periods leave {first * 15 // 60:02d}:{first * 15 % 60:02d}{where} without a "
+                    f"energy periods leave {slot_to_clock(first)}{where} without a "
                     "price; periods must cover 00:00-24:00"
                 )
             if (covered > 1).any():
                 first = int(np.flatnonzero(covered > 1)[0])
                 raise ValueError(
-                    f"energy periods overlap at {first * 15 // 60:02d}:{first * 15 % 60:02d}{where}"
+                    f"energy periods overlap at {slot_to_clock(first)}{where}"
                 )
         return self
 

@@ -88,10 +88,15 @@ def episode_dr_events(site: Site, dates: Sequence[dt.date]) -> list[DrWindow]:
     return out
 
 
+def episode_dr_limits(site: Site, dates: Sequence[dt.date]) -> list[DrWindow]:
+    """The demand-response events on ``dates`` that set a power limit (those a bill settles)."""
+    return [e for e in episode_dr_events(site, dates) if math.isfinite(e.limit_kw)]
+
+
 def dr_arrays(site: Site, dates: Sequence[dt.date]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Every slot's demand-response limit [kW] (inf outside events) and penalty per kWh above
     it [$/kWh] on ``dates``, as the controllers price them; ``(None, None)`` without a limit."""
-    events = [e for e in episode_dr_events(site, dates) if math.isfinite(e.limit_kw)]
+    events = episode_dr_limits(site, dates)
     if not events:
         return None, None
     n = len(dates) * SLOTS_PER_DAY

@@ -38,6 +38,12 @@ def clip_departure_slot(arrival_slot: int, departure_slot: int, latest_slot: int
     return int(min(max(departure_slot, arrival_slot + 1), latest))
 
 
+def slot_to_clock(slot: int) -> str:
+    """``"HH:MM"`` of the start of ``slot`` (its slot of day), the inverse of :func:`clock_to_slot`."""
+    minutes = int(slot) % SLOTS_PER_DAY * SLOT_MINUTES
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def clock_to_slot(text: str) -> int:
     """Parse ``"HH:MM"`` (``"24:00"`` allowed) into a slot of day, rounding down."""
     hours, minutes = text.split(":")

@@ -116,8 +116,7 @@ def chained_episode(site: Site, episode: Episode, planned: list[Session], units:
     changed, sessions = False, []
     for s in arrival_order(episode.sessions):
         if s.vehicle_id is not None and s.vehicle_id in last:
-            floor = site.battery.discharge_floor_soc if s.min_soc is None else s.min_soc
-            soc = float(min(max(last[s.vehicle_id] - s.depletion_kwh / s.battery_kwh, floor), 1.0))
+            soc = s.returning_soc(last[s.vehicle_id], site.battery.discharge_floor_soc)
             if abs(soc - s.soc_arrival) > CHAIN_TOLERANCE_SOC:
                 changed = True
                 s = dataclasses.replace(s, soc_arrival=soc)

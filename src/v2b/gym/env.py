@@ -9,7 +9,6 @@ of an episode add up to minus the bill's ``building_cost_usd``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -26,7 +25,7 @@ from v2b.scenarios import site_scenarios
 from v2b.sim.billing import energy_cost_usd
 from v2b.sim.engine import SimResult, Simulator, load_info_mode
 from v2b.site import Site, load_site
-from v2b.tariff import episode_dr_events, price_bounds_per_kwh
+from v2b.tariff import episode_dr_limits, price_bounds_per_kwh
 from v2b.timegrid import SLOT_H, SLOTS_PER_DAY
 
 #: Upper bound of ``slots_left``: a billing month has at most 31 days.
@@ -207,8 +206,7 @@ class V2BEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.result = None
         self._sim = Simulator(self.site, self.episode, self._agent, self.run_seed, self.futures,
                               self.chooser, self.options)
-        events = episode_dr_events(self.site, self.episode.dates)
-        self._events = [e for e in events if math.isfinite(e.limit_kw)]
+        self._events = episode_dr_limits(self.site, self.episode.dates)
         self._event_last = [int(np.flatnonzero(e.mask)[-1]) for e in self._events]
         self._event_over_kwh = np.zeros(len(self._events))
         self._pending_usd = dict.fromkeys(COST_PARTS, 0.0)

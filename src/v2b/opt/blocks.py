@@ -246,24 +246,17 @@ def surplus_energy(problem: ChargingProblem, lay: Layout, alay: AggregateLayout 
     load = grid.block_mean(problem.load_kw)
     price = grid.block_mean(problem.price_per_kwh)
     need = load < 0
-    row_id, parts = _ev_rows(problem, lay, need, -1.0)
+    row_id, ev_parts = _ev_rows(problem, lay, need, -1.0)
+    ev_parts += _aggregate_entries(row_id, need, alay, -1.0)
     s, b = np.nonzero(need)
-    parts.append((row_id[need], first_col + np.arange(s.size), np.ones(s.size)))
-    parts += _aggregate_entries(row_id, need, alay, -1.0)
-    rows = _block("surplus_energy", parts, load[need], np.full(s.size, INF))
-    # (x - w) per kW of EV power in the surplus cells, on every column that counts there
-    per_cell = np.zeros(need.shape)
-    per_cell[need] = ((export - price[b]) * grid.dt_h[b] * weight[s])
+    m_cols = (row_id[need], first_col + np.arange(s.size), np.ones(s.size))
+    rows = _block("surplus_energy", [*ev_parts, m_cols], load[need], np.full(s.size, INF))
+    # (x - w) per kW of EV power in each surplus cell, on the EV columns its row holds (their
+    # entries are -1 for charge, +1 for discharge)
+    per_row = (export - price[b]) * grid.dt_h[b] * weight[s]
     correction = np.zeros(first_col)
-    pair, scen = pair_scenarios(problem, lay)
-    cell = per_cell[scen, lay.pair_block[pair]]
-    np.add.at(correction, lay.charge.at(pair), cell)
-    with_d, cols_d = lay.discharge.pick(pair)
-    np.add.at(correction, cols_d, -cell[with_d])
-    if alay is not None:
-        for family, sign in ((alay.y, 1.0), (alay.q, -1.0)):
-            on = need.ravel()[family.owners]
-            np.add.at(correction, family.cols[on], sign * per_cell.ravel()[family.owners[on]])
+    for r, c, v in ev_parts:
+        np.add.at(correction, c, -v * per_row[r])
     m_cost = (price[b] - export) * grid.dt_h[b] * weight[s]
     constant = float(np.sum((export - price[b]) * load[need] * grid.dt_h[b] * weight[s]))
     return Term("surplus_energy", rows, m_cost, np.zeros(s.size), np.full(s.size, INF), correction, constant)

@@ -193,7 +193,7 @@ def session_units(
     battery = np.array([x.battery_kwh for x in sessions], dtype=float)
     soc0 = np.array([x.soc_arrival for x in sessions], dtype=float)
     soc_req = np.array([x.soc_requested for x in sessions], dtype=float)
-    own_floor = np.array([floor_soc if x.min_soc is None else x.min_soc for x in sessions], dtype=float)
+    own_floor = np.array([x.floor_soc(floor_soc) for x in sessions], dtype=float)
     ch = np.asarray(charger, dtype=int)
     return Units(
         scenario=np.asarray(scenario, dtype=int),

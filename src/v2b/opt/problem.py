@@ -251,15 +251,15 @@ def problem_from_observation(
 def dr_terms(obs: Observation, horizon: int) -> dict[str, np.ndarray]:
     """Today's demand-response limits and penalties from ``obs`` over a plan of ``horizon``
     slots (none: an observation without events)."""
-    penalty, limit = obs.dr_penalty_today_per_kwh, obs.dr_limit_today_kw
+    days = [(obs.dr_limit_today_kw, obs.dr_penalty_today_per_kwh)]
     if obs.slot_of_day + horizon > SLOTS_PER_DAY:
-        none = np.zeros(SLOTS_PER_DAY)
-        penalty = np.concatenate([penalty if penalty.size else none, obs.dr_penalty_tomorrow_per_kwh
-                                  if obs.dr_penalty_tomorrow_per_kwh.size else none])
-        limit = np.concatenate([limit if limit.size else none + np.inf, obs.dr_limit_tomorrow_kw
-                                if obs.dr_limit_tomorrow_kw.size else none + np.inf])
+        days.append((obs.dr_limit_tomorrow_kw, obs.dr_penalty_tomorrow_per_kwh))
+    if not any(penalty.size for _, penalty in days):
+        return {}
+    limit = np.concatenate([lim if lim.size else np.full(SLOTS_PER_DAY, np.inf) for lim, _ in days])
+    penalty = np.concatenate([pen if pen.size else np.zeros(SLOTS_PER_DAY) for _, pen in days])
     window = slice(obs.slot_of_day, obs.slot_of_day + horizon)
-    if penalty.size < SLOTS_PER_DAY or not penalty[window].any():
+    if not penalty[window].any():
         return {}
     return {"dr_limit_kw": limit[window].astype(float), "dr_penalty_per_kwh": penalty[window].astype(float)}
 

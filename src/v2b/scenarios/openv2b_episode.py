@@ -21,7 +21,7 @@ from v2b.data.openv2b import DEFAULT_START, OpenV2BScenario
 from v2b.episode import Episode
 from v2b.scenarios.episodes import assemble
 from v2b.site import Site, site_from_dict
-from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
+from v2b.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, slot_to_clock
 
 
 def openv2b_episode(
@@ -128,7 +128,7 @@ def _energy_prices(price_per_slot: np.ndarray, start: dt.datetime) -> dict:
     days = price_per_slot.reshape(-1, SLOTS_PER_DAY)
     if np.allclose(days, days[0], rtol=0, atol=1e-12):
         return {"energy": _daily_periods(days[0])}
-    changes = np.flatnonzero(np.r_[True, price_per_slot[1:] != price_per_slot[:-1]])
+    changes = _changes(price_per_slot)
     changes = np.r_[changes, price_per_slot.size - 1] if changes[-1] != price_per_slot.size - 1 else changes
     return {"price_points": [
         {"time": (start + dt.timedelta(minutes=int(k) * SLOT_MINUTES)).isoformat(),
@@ -137,16 +137,17 @@ def _energy_prices(price_per_slot: np.ndarray, start: dt.datetime) -> dict:
 
 def _daily_periods(day: np.ndarray) -> list[dict]:
     """TOU periods of one day's prices (15-minute slots)."""
-    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    starts = _changes(day)
     ends = np.r_[starts[1:], SLOTS_PER_DAY]
-
-    def clock(slot: int) -> str:
-        return f"{slot * SLOT_MINUTES // 60:02d}:{slot * SLOT_MINUTES % 60:02d}"
-
     return [
-        {"name": f"p{k}", "start": clock(a), "end": clock(b % SLOTS_PER_DAY), "price_per_kwh": float(day[a])}
+        {"name": f"p{k}", "start": slot_to_clock(a), "end": slot_to_clock(b), "price_per_kwh": float(day[a])}
         for k, (a, b) in enumerate(zip(starts, ends, strict=True))
     ]
+
+
+def _changes(values: np.ndarray) -> np.ndarray:
+    """The positions where ``values`` takes a new value (the first included)."""
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
 
 
 def _peak_class_charge(scenario: OpenV2BScenario) -> dict:
@@ -168,14 +169,9 @@ def _peak_class_charge(scenario: OpenV2BScenario) -> dict:
         raise DataError(f"{where}: the 'peak' TOU slots form {starts.size} windows a day; v2b's demand "
                         "charge window is one interval")
     first = int(starts[0]) if starts.size else 0
-    length = int(day.sum())
-
-    def clock(slot: int) -> str:
-        slot %= SLOTS_PER_DAY
-        return f"{slot * SLOT_MINUTES // 60:02d}:{slot * SLOT_MINUTES % 60:02d}"
-
-    return {"name": "tou-peak", "start": clock(first), "end": clock(first + length) if length < SLOTS_PER_DAY
-            else clock(first), "usd_per_kw": float(m["demand_charge_peak_usd_per_kw"])}
+    end = first + int(day.sum())  # a window of the whole day ends where it starts
+    return {"name": "tou-peak", "start": slot_to_clock(first), "end": slot_to_clock(end),
+            "usd_per_kw": float(m["demand_charge_peak_usd_per_kw"])}
 
 
 #: openv2b's controllers meet every target they physically can (its MPC prices a shortfall at

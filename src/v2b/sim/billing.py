@@ -13,7 +13,7 @@ import numpy as np
 
 from v2b.sim.trace import Trace
 from v2b.site import Site
-from v2b.tariff import dr_settlements, episode_demand_windows, episode_dr_events, window_peaks_kw
+from v2b.tariff import dr_settlements, episode_demand_windows, episode_dr_limits, window_peaks_kw
 from v2b.timegrid import SLOT_H
 
 
@@ -52,9 +52,8 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
     window_usd = {w.name: w.usd_per_kw * peak for w, peak in zip(windows, window_peaks_kw(total_kw, windows),
                                                                   strict=True)}
     demand = demand_charge_usd(total_kw, site.tariff.demand_charge_usd_per_kw) + sum(window_usd.values())
-    events = [e for e in episode_dr_events(site, trace.dates) if np.isfinite(e.limit_kw)]
-    settled = dr_settlements(total_kw, events)
-    dr_net = sum(e["penalty_usd"] - e["incentive_usd"] for e in settled)
+    dr = _dr_figures(dr_settlements(total_kw, episode_dr_limits(site, trace.dates)))
+    dr_net = dr.get("demand_response_usd", 0.0)
     soc_penalty = site.penalties.soc_penalty_usd_per_kwh * unmet_kwh
     degradation = site.penalties.degradation_usd_per_kwh * discharged_kwh
     users = len(trace.sessions)
@@ -86,19 +85,22 @@ def bill(trace: Trace, site: Site) -> dict[str, Any]:
         "user_cost_usd_per_kwh": payments_usd / delivered_kwh if delivered_kwh > 0 else 0.0,
         **_limit_figures(trace, site.connection_limit_kw),
         **({"window_demand_charges_usd": window_usd} if window_usd else {}),
-        **(_dr_figures(settled) if settled else {}),
+        **dr,
         **(_export_figures(total_kw, export_price) if export_price is not None else {}),
     }
 
 
 def _export_figures(total_kw: np.ndarray, export_price_per_kwh: float) -> dict[str, float]:
     """With an export price: the energy exported and what it earned (inside ``energy_cost_usd``)."""
-    return {"export_credit_usd": export_credit_usd(total_kw, export_price_per_kwh),
-            "exported_kwh": float(np.sum(np.maximum(-total_kw, 0.0)) * SLOT_H)}
+    exported_kwh = float(np.sum(np.maximum(-total_kw, 0.0)) * SLOT_H)
+    return {"export_credit_usd": export_price_per_kwh * exported_kwh, "exported_kwh": exported_kwh}
 
 
 def _dr_figures(settled: list[dict]) -> dict[str, Any]:
-    """Demand-response money: penalties for energy above a limit, incentives for events kept."""
+    """Demand-response money: penalties for energy above a limit, incentives for events kept
+    (nothing without an event)."""
+    if not settled:
+        return {}
     penalty = float(sum(e["penalty_usd"] for e in settled))
     incentive = float(sum(e["incentive_usd"] for e in settled))
     return {

@@ -94,8 +94,7 @@ class _Plugged:
         self.energy_kwh[i] = arrival_kwh
         self.battery_kwh[i] = s.battery_kwh
         self.target_kwh[i] = option.soc_target * s.battery_kwh
-        floor_soc = site.battery.discharge_floor_soc if s.min_soc is None else s.min_soc
-        self.floor_kwh[i] = min(s.soc_arrival, floor_soc) * s.battery_kwh
+        self.floor_kwh[i] = min(s.soc_arrival, s.floor_soc(site.battery.discharge_floor_soc)) * s.battery_kwh
         self.departure_floor_kwh[i] = arrival_kwh if site.battery.keep_arrival_energy else 0.0
         self.arrival_slot[i] = s.arrival_slot
         self.departure_slot[i] = option.departure_slot
@@ -270,24 +269,21 @@ class Simulator:
         controllers plan a car that leaves tomorrow up to its departure)."""
         if not self.episode.overnight:
             return {}
-        out: dict[str, Any] = {"overnight": True}
         start = day_start + SLOTS_PER_DAY
         if start >= self.episode.n_slots:
-            return out
-        tomorrow = {**self._dr_on(start), "windows_today": self._windows_on(start)}
-        out["price_tomorrow_per_kwh"] = self.trace.price_per_kwh[start : start + SLOTS_PER_DAY].copy()
-        out["windows_tomorrow"] = tomorrow["windows_today"]
-        if "dr_limit_today_kw" in tomorrow:
-            out["dr_limit_tomorrow_kw"] = tomorrow["dr_limit_today_kw"]
-            out["dr_penalty_tomorrow_per_kwh"] = tomorrow["dr_penalty_today_per_kwh"]
-        return out
+            return {"overnight": True}
+        return {"overnight": True,
+                "price_tomorrow_per_kwh": self.trace.price_per_kwh[start : start + SLOTS_PER_DAY].copy(),
+                "windows_tomorrow": self._windows_on(start), **self._dr_on(start, "tomorrow")}
 
-    def _dr_on(self, day_start: int) -> dict[str, np.ndarray]:
+    def _dr_on(self, day_start: int, day: str = "today") -> dict[str, np.ndarray]:
+        """The demand-response limits and penalties of the day starting at ``day_start``, as the
+        observation's ``dr_*_{day}_*`` fields (none without an event in the episode)."""
         if self.dr_limit_kw is None:
             return {}
-        today = slice(day_start, day_start + SLOTS_PER_DAY)
-        return {"dr_limit_today_kw": self.dr_limit_kw[today].copy(),
-                "dr_penalty_today_per_kwh": self.dr_penalty_per_kwh[today].copy()}
+        span = slice(day_start, day_start + SLOTS_PER_DAY)
+        return {f"dr_limit_{day}_kw": self.dr_limit_kw[span].copy(),
+                f"dr_penalty_{day}_per_kwh": self.dr_penalty_per_kwh[span].copy()}
 
     def _past_view(self, day_start: int) -> np.ndarray:
         view = self.trace.building_kw[:day_start].view()
@@ -389,9 +385,8 @@ class Simulator:
         (``docs/model.md``, "Returning cars"); otherwise ``s`` as given."""
         if s.vehicle_id is None or s.vehicle_id not in self.vehicle_soc:
             return s
-        floor = self.site.battery.discharge_floor_soc if s.min_soc is None else s.min_soc
-        soc = self.vehicle_soc[s.vehicle_id] - s.depletion_kwh / s.battery_kwh
-        return dataclasses.replace(s, soc_arrival=float(min(max(soc, floor), 1.0)))
+        soc = s.returning_soc(self.vehicle_soc[s.vehicle_id], self.site.battery.discharge_floor_soc)
+        return dataclasses.replace(s, soc_arrival=soc)
 
     def admit(self, s: Session) -> SessionRecord:
         """One arrival offline: :meth:`offer`, the simulated driver's choice at once, :meth:`choose`."""
