@@ -195,7 +195,7 @@ class SmartCharging(Policy):
         return plan.setpoints_kw
 
     def fallback(self, obs: Observation, reason: str) -> np.ndarray:
-        """Earliest deadline first within the current peak (SPEC 3)."""
+        """Earliest deadline first within the current peak (``docs/model.md``, "Heuristic policies")."""
         log.info("%s: slot %d falls back to EDF (%s)", self.name, obs.slot, reason)
         margin = 0.0 if obs.current_load_known else pool_margin_kw(self.ctx.futures, obs.slot_of_day)
         return sorted_within_threshold(obs, self.ctx.site, deadline_key, margin)

@@ -12,7 +12,7 @@ Selection (``docs/model.md``, "Negotiation: choosing each level's option"):
 - ``driver-surplus`` (default): the deviation and schedule that maximise the
   average driver's ``Y = E_bar E - zeta - I_bar``. With prices that depend on the
   outcome only, this is what makes misreporting useless (Theorem 1).
-- ``building-utility``: ``alpha U - I_bar`` as the paper and SPEC state it,
+- ``building-utility``: ``alpha U - I_bar`` as the paper states it,
   planned with v's energy free to the building; kept to reproduce the paper.
 """
 

@@ -54,7 +54,7 @@ def energy_balance(problem: ChargingProblem, lay: Layout) -> RowBlock:
 
 
 def charge_curve(problem: ChargingProblem, lay: Layout) -> RowBlock:
-    """SoC-dependent charge limit as concave pieces (CONSENT Sec. 4.1, SPEC 3).
+    """SoC-dependent charge limit as concave pieces (CONSENT Sec. 4.1; ``docs/model.md``, "Site and physics").
 
     ``c_k <= max_kw * presence * (a_s * e_start / capacity + b_s)`` for each segment
     ``s`` that can bind; ``e_start`` is the previous block's end energy.

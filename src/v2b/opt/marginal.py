@@ -2,7 +2,8 @@
 
 CONSENT Eq. (2): ``U(theta_v) = E_f[J(without v) - J(with v on theta_v)]`` over
 sampled futures, where J is the optimal cost of the rest of the day (Eq. 4) and,
-by SPEC 4's decision, excludes v's own energy cost ``sum_t w_t r_t^v`` (v pays it).
+by our decision (``docs/model.md``, "Controller: marginal utility"), excludes v's own
+energy cost ``sum_t w_t r_t^v`` (v pays it).
 
 :class:`ArrivalPricer` builds one LP in which v is present until the latest
 departure any option allows, loads it into one live HiGHS model, and answers
@@ -10,7 +11,7 @@ each question by changing bounds and costs only: v's power is bounded to zero
 after the option's departure (so its energy there equals its departure energy),
 its target row's right-hand side is the option's target, and one extra column
 lets the LP lower the target within the option's allowance at a given cost per
-kWh (the inconvenience, SPEC 4). Every solve after the first starts from the
+kWh (the inconvenience, ``docs/model.md``). Every solve after the first starts from the
 previous basis.
 """
 
@@ -55,7 +56,7 @@ class ArrivalCost:
 
     @property
     def cost_without_ev_energy_usd(self) -> float:
-        """J as SPEC 4 defines it for the marginal utility: v's energy excluded [$]."""
+        """J as ``docs/model.md`` defines it for the marginal utility: v's energy excluded [$]."""
         return self.cost_usd - self.ev_energy_cost_usd
 
 
@@ -96,7 +97,7 @@ class ArrivalPricer:
     request : ArrivalRequest
         The arriving session and its assigned charger.
     futures : list of Future
-        The sampled futures all options are priced on (N_neg, SPEC 4).
+        The sampled futures all options are priced on (N_neg, CONSENT Sec. 6).
     latest_departure_slot : int
         The latest departure any option may offer (clipped to the end of the day, or to
         ``request.latest_departure_slot`` where cars stay overnight).

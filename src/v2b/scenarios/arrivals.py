@@ -1,4 +1,5 @@
-"""EV arrival model fitted from session data (SPEC section 2, "data-driven generative models").
+"""EV arrival model fitted from session data (CONSENT Section 6, "data-driven generative
+models"; ``docs/data.md``).
 
 Per weekday of an episode:
 

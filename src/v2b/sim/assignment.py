@@ -1,4 +1,5 @@
-"""Charger assignment at arrival: first come, first served (SPEC 3, CONSENT 4.1).
+"""Charger assignment at arrival: first come, first served (CONSENT 4.1; ``docs/model.md``,
+"Arrivals and assignment").
 
 An arriving EV gets the most capable free charger: bidirectional before
 unidirectional, higher power first, then the lower charger index. EVs arriving

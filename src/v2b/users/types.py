@@ -92,7 +92,8 @@ class UserTypes:
 
     def mean_weights(self) -> tuple[float, float]:
         """Share-weighted mean ``(w1, w2)``: what a building that does not know the
-        driver's type expects [$ per point, $ per minute] (SPEC 4's I-bar)."""
+        driver's type expects [$ per point, $ per minute] (the inconvenience I-bar,
+        ``docs/model.md``, "Negotiation")."""
         w = self.shares
         w1 = float(w @ [t.soc_weight_usd_per_pct for t in self.types])
         w2 = float(w @ [t.time_weight_usd_per_min for t in self.types])
