@@ -7,7 +7,6 @@ fails the test if called.
 
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -326,7 +325,12 @@ class Stop(UserError):
 
 
 @pytest.mark.parametrize("command", ["simulate", "compare"])
-def test_load_info_is_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
+@pytest.mark.parametrize(("flag", "key", "bad", "choices", "given"), [
+    ("--load-info", "load_info", "oracle", "measured, paper", [(None, "measured"), ("paper", "paper")]),
+    ("--coming-slot", "coming_slot", "later", "excess, guard, samples", [("guard", "guard")]),
+])
+def test_information_options_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command, flag, key,
+                                                                 bad, choices, given):
     seen: list = []
 
     def capture(specs, *_args, **_kwargs):
@@ -335,19 +339,9 @@ def test_load_info_is_validated_and_passed_to_the_run(tmp_path, monkeypatch, com
 
     monkeypatch.setattr(f"v2b.cli.sim.{'run' if command == 'simulate' else 'run_many'}", capture)
     base = (DIR_OUTPUTS[command](str(tmp_path / "r")))
-    refused(*base, "--load-info", "oracle", expected=("--load-info 'oracle'", "measured, paper"))
+    refused(*base, flag, bad, expected=(f"{flag} '{bad}'", choices))
     assert not seen
-    for given, expected in ((None, "measured"), ("paper", "paper")):
-        runner.invoke(app, [*base, *(("--load-info", given) if given else ())], catch_exceptions=False)
-        assert seen and all(spec.options["load_info"] == expected for spec in seen)
+    for value, expected in given:
+        runner.invoke(app, [*base, *((flag, value) if value else ())], catch_exceptions=False)
+        assert seen and all(spec.options[key] == expected for spec in seen)
         seen.clear()
-
-
-def test_simulate_shows_progress_on_stderr(tmp_path):
-    out = tmp_path / "r"
-    result = runner.invoke(app, ["simulate", "--policy", "uncontrolled", "--days", "2", "--out", str(out)],
-                           catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "simulating uncontrolled" in result.stderr and "2/2" in result.stderr
-    assert "simulating" not in result.stdout
-    assert json.loads((out / "summary.json").read_text())["days"] == 2

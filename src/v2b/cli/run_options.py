@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from v2b.cli.common import OptionError, check_choice
-from v2b.control.mpc_options import MONTH_PEAK_MODES, MpcOptions
+from v2b.control.mpc_options import COMING_SLOT_MODES, MONTH_PEAK_MODES, MpcOptions
 from v2b.control.registry import POLICIES, make_policy
 from v2b.experiments.runner import RunSpec, chooser_for, episode_for, openv2b_run_inputs
 from v2b.negotiation.settings import NegotiationSettings
@@ -99,6 +99,14 @@ MonthPeakOpt = Annotated[
                  "measured worse, docs/results.md) or none (the peak so far, as the paper)."),
 ]
 
+ComingSlotOpt = Annotated[
+    str | None,
+    typer.Option(help="With --load-info measured, how smart and mpc-expected plan the slot nobody has "
+                 "measured yet: excess (default: its peak priced as the expected overshoot over 100 "
+                 "sampled one-slot moves), guard (every future's load there raised to a 95 % quantile) "
+                 "or samples (the futures' own draws)."),
+]
+
 
 #: What the controllers may know of the building load when they decide (``--load-info``).
 LOAD_INFO = ("measured", "paper")
@@ -116,15 +124,18 @@ LoadInfoOpt = Annotated[
 def policy_options(scenarios: int | None, budget: float | None, milp: bool = False,
                    alpha: float | None = None, selection: str | None = None,
                    temperature: float | None = None, profile: str | None = None,
-                   load_info: str = "measured", month_peak: str | None = None) -> dict[str, Any]:
+                   load_info: str = "measured", month_peak: str | None = None,
+                   coming_slot: str | None = None) -> dict[str, Any]:
     """The run options (``RunSpec.options``) of the command-line values given."""
     check_choice("--load-info", load_info, LOAD_INFO)
     if month_peak is not None:
         check_choice("--month-peak", month_peak, MONTH_PEAK_MODES)
+    if coming_slot is not None:
+        check_choice("--coming-slot", coming_slot, COMING_SLOT_MODES)
     options: dict[str, Any] = {"milp": True} if milp else {}
     named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
              "choice_temperature_usd": temperature, "user_profile": profile, "load_info": load_info,
-             "month_peak": month_peak}
+             "month_peak": month_peak, "coming_slot": coming_slot}
     options.update({k: v for k, v in named.items() if v is not None})
     return options
 

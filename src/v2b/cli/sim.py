@@ -22,6 +22,7 @@ from v2b.cli.common import (
 from v2b.cli.run_options import (
     AlphaOpt,
     BudgetOpt,
+    ComingSlotOpt,
     DaysOpt,
     LoadInfoOpt,
     MilpOpt,
@@ -98,6 +99,7 @@ def simulate(
     profile: ProfileOpt = None,
     load_info: LoadInfoOpt = "measured",
     month_peak: MonthPeakOpt = None,
+    coming_slot: ComingSlotOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -122,7 +124,7 @@ def simulate(
             days=days,
             replay=replay,
             options=policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                   load_info, month_peak),
+                                   load_info, month_peak, coming_slot),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -191,6 +193,7 @@ def compare(
     profile: ProfileOpt = None,
     load_info: LoadInfoOpt = "measured",
     month_peak: MonthPeakOpt = None,
+    coming_slot: ComingSlotOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -219,7 +222,7 @@ def compare(
         episodes = 1 if openv2b is not None else (3 if episodes is None else episodes)
         names = policy_names(policies) if policies is not None else [row for row, _, _ in TABLE1_ROWS]
         options = policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                 load_info, month_peak)
+                                 load_info, month_peak, coming_slot)
         source = str(openv2b) if openv2b else None
         specs = [
             RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)

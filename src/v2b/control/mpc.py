@@ -44,9 +44,10 @@ def persistence_future(obs: Observation) -> Future:
 def guard_coming_slot(futures: list[Future], obs: Observation, sampler: object,
                       quantile: float | None) -> list[Future]:
     """Raise every future's unmeasured current-slot load to at least a high quantile of
-    what the pool says it can be (``docs/model.md``, "Observation: what is known of the
-    load"): one slot decided on a low sample can lift the month's peak for good, and 30
-    samples cannot see a 1 % tail."""
+    what the pool says it can be (the ``coming_slot = "guard"`` mode; ``docs/model.md``,
+    "Observation: what is known of the load"): one slot decided on a low sample can lift the
+    month's peak for good, and 30 samples cannot see a 1 % tail. The default prices that
+    slot's peak as an expected excess instead (:meth:`SmartCharging.coming_load_kw`)."""
     estimate = getattr(sampler, "coming_slot_quantile_kw", None)
     if obs.current_load_known or quantile is None or estimate is None:
         return futures
@@ -118,13 +119,26 @@ class SmartCharging(Policy):
         whole day without a pool) the latest load held, counted as degenerate."""
         if self.ctx.futures is not None:
             futures = self.ctx.futures.sample(obs, n, self.ctx.rng)
-            return guard_coming_slot(futures, obs, self.ctx.futures, self.options.current_load_quantile)
+            return guard_coming_slot(futures, obs, self.ctx.futures, self.guard_quantile)
         seen = self._seen.sample(obs, n, self.ctx.rng)
         if seen is not None:
             self._counts["history_futures"] += 1
             return seen
         self._counts["degenerate_futures"] += 1
         return [persistence_future(obs)]
+
+    @property
+    def guard_quantile(self) -> float | None:
+        """The current-slot guard's quantile (``None`` unless ``coming_slot = "guard"``)."""
+        return self.options.current_load_quantile if self.options.coming_slot == "guard" else None
+
+    def coming_load_kw(self, obs: Observation) -> np.ndarray | None:
+        """Samples of the unmeasured current slot's load for the LP's expected-excess term
+        (``None``: measured, another ``coming_slot`` mode, or no pool to sample from)."""
+        if obs.current_load_known or self.options.coming_slot != "excess":
+            return None
+        samples = getattr(self.ctx.futures, "coming_slot_samples_kw", None)
+        return None if samples is None else samples(obs)
 
     def futures(self, obs: Observation) -> list[Future]:
         """The futures this decision plans over."""
@@ -150,6 +164,7 @@ class SmartCharging(Policy):
             "peak_floor_kw": floor,
             "recourse_bundles": o.recourse_bundles or None,
             "future_model": o.future_model,
+            "coming_load_kw": self.coming_load_kw(obs),
         }
 
     def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:
@@ -220,4 +235,4 @@ class ExpectedMpc(SmartCharging):
         expected = getattr(self.ctx.futures, "expected", None)
         if expected is None:
             return super().futures(obs)[:1]
-        return guard_coming_slot([expected(obs)], obs, self.ctx.futures, self.options.current_load_quantile)
+        return guard_coming_slot([expected(obs)], obs, self.ctx.futures, self.guard_quantile)

@@ -15,6 +15,7 @@ from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
 
 MONTH_PEAK_MODES = ("pool", "pool-ev", "pool-tradeoff", "none")
+COMING_SLOT_MODES = ("excess", "guard", "samples")
 
 
 class MpcOptionError(UserError):
@@ -58,10 +59,14 @@ class MpcOptions:
         Solve with integer variables (on/off charging, no simultaneous charge and discharge).
     min_charge_kw : float
         Lowest non-zero charging power in MILP mode [kW] (0: no minimum).
-    current_load_quantile : float or None
-        With measured load information, every future's load in the slot being
-        decided is at least this quantile of the pool's one-slot moves applied to
-        the last measurement (None: the samples alone).
+    coming_slot : str
+        With measured load information, how the slot being decided is planned:
+        ``"excess"``, its peak priced as the expected excess over every pool day's
+        one-slot move applied to the last measurement (:func:`v2b.opt.blocks.coming_slot_excess`);
+        ``"guard"``, every future's load there raised to ``current_load_quantile`` of those
+        moves; ``"samples"``, the futures' own samples alone.
+    current_load_quantile : float
+        The guard's quantile (``coming_slot = "guard"``).
     """
 
     scenarios: int = 30
@@ -75,7 +80,8 @@ class MpcOptions:
     warm_start: bool = False
     milp: bool = False
     min_charge_kw: float = 0.0
-    current_load_quantile: float | None = 0.95
+    coming_slot: str = "excess"
+    current_load_quantile: float = 0.95
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
@@ -94,8 +100,11 @@ class MpcOptions:
         ]
         if opts.solve_budget_s is not None:
             checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))
-        if opts.current_load_quantile is not None:
-            checks.append(("current_load_quantile", opts.current_load_quantile, 0.0, 1.0))
+        checks.append(("current_load_quantile", opts.current_load_quantile, 0.0, 1.0))
+        if opts.coming_slot not in COMING_SLOT_MODES:
+            raise MpcOptionError(
+                f"option coming_slot={opts.coming_slot!r} must be one of {', '.join(COMING_SLOT_MODES)}"
+            )
         if opts.future_model not in FUTURE_MODELS:
             raise MpcOptionError(
                 f"option future_model={opts.future_model!r} must be one of {', '.join(FUTURE_MODELS)}"

@@ -151,17 +151,64 @@ def peak_power(
     """Each scenario's peak covers metered power: ``P_f >= load + sum(c - d)``.
 
     Rows are kept only where the load plus every EV at full power could exceed
-    the peak already paid (``P_f >= floor`` is a bound), which drops most rows.
+    the peak already paid (``P_f >= floor`` is a bound), which drops most rows. Where the
+    current slot's load is not measured, its row is :func:`coming_slot_excess` instead.
     ``alay``: columns of the summed future sessions (:mod:`v2b.opt.aggregate`).
     """
     load_max = problem.grid.block_max(problem.load_kw)
     ev_max = _ev_block_max(problem, lay)
     need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
+    if problem.coming_load_kw is not None:
+        need[:, 0] = False  # the unmeasured slot: :func:`coming_slot_excess`
     row_id, parts = _ev_rows(problem, lay, need, -1.0)
     s, _ = np.nonzero(need)
     parts.append((row_id[need], lay.peak.at(s), np.ones(s.size)))
     parts += _aggregate_entries(row_id, need, alay, -1.0)
     return _block("peak_power", parts, load_max[need], np.full(s.size, INF))
+
+
+#: Where the expected excess over the coming slot's load samples is cut (sample quantiles):
+#: dense in the upper tail, where a plan that fills up to the peak sits.
+EXCESS_CUT_QUANTILES = np.array([0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999])
+
+
+def excess_cuts(samples_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tangents ``g(z) >= a_k + b_k z`` of ``g(z) = mean((L + z)^+)`` over the samples ``L``
+    (a convex, piecewise-linear function; ``g >= 0`` is the column's bound): the line of
+    slope 1 through ``mean(L)``, then one tangent at each of :data:`EXCESS_CUT_QUANTILES`
+    with the fraction of samples above that point as its slope. Exact at the cut points."""
+    load = np.sort(np.asarray(samples_kw, dtype=float))
+    at = np.unique(np.quantile(load, EXCESS_CUT_QUANTILES, method="lower"))
+    z = -at
+    g = np.maximum(load[None, :] + z[:, None], 0.0).mean(axis=1)
+    slope = (load[None, :] > at[:, None]).mean(axis=1)
+    return np.concatenate([[load.mean()], g - slope * z]), np.concatenate([[1.0], slope])
+
+
+def coming_slot_excess(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None,
+                       first_col: int) -> Term:
+    """The unmeasured current slot's peak as an expected excess (``docs/model.md``,
+    "Observation: what is known of the load"): per scenario one column
+    ``x_f >= E[(L + sum(c - d) - P_f)^+]`` over the load samples ``L``
+    (:attr:`ChargingProblem.coming_load_kw`), cost ``K_DC x weight_f``. What a plan
+    overshoots by in a sampled slot lifts the month's peak by as much; a plan pays for that
+    in proportion to how likely it is, which 30 futures cannot resolve at 1 %. (Columns from
+    ``first_col``, one per scenario; rows cut-major, :func:`excess_cuts`.)"""
+    a, b = excess_cuts(problem.coming_load_kw)
+    n = problem.n_scenarios
+    need = np.zeros((n, problem.grid.n_blocks), dtype=bool)
+    need[:, 0] = True
+    row_id, ev_parts = _ev_rows(problem, lay, need, 1.0)
+    ev_parts += _aggregate_entries(row_id, need, alay, 1.0)
+    s = np.arange(n)
+    parts = []
+    for k, slope in enumerate(b.tolist()):
+        off = k * n
+        parts += [(r + off, c, -slope * v) for r, c, v in ev_parts]
+        parts += [(s + off, lay.peak.at(s), np.full(n, slope)), (s + off, first_col + s, np.ones(n))]
+    rows = _block("coming_slot_excess", parts, np.repeat(a, n), np.full(a.size * n, INF))
+    cost = problem.demand_charge_usd_per_kw * problem.scenario_weight
+    return Term("coming_slot_excess", rows, cost, np.zeros(n), np.full(n, INF))
 
 
 def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:

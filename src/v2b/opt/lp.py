@@ -167,4 +167,5 @@ TERMS: tuple[tuple[str, Callable[[ChargingProblem], bool], Callable[..., Term]],
     ("window_peaks", lambda p: p.window_usd_per_kw.size > 0, blocks.window_peaks),
     ("surplus_energy", lambda p: bool((p.load_kw < 0).any()), blocks.surplus_energy),
     ("dr_overflow", lambda p: bool(p.dr_penalty_per_kwh.any()), blocks.dr_overflow),
+    ("coming_slot_excess", lambda p: p.coming_load_kw is not None, blocks.coming_slot_excess),
 )

@@ -67,6 +67,11 @@ class ChargingProblem:
     dr_limit_kw, dr_penalty_per_kwh : ndarray, shape (horizon_slots,)
         Demand-response events: the power limit of each slot (inf outside events) and the
         penalty per kWh above it (0 outside); empty: no event in the horizon.
+    coming_load_kw : ndarray, optional
+        Where the slot being decided has not been measured: samples of its building load [kW].
+        Its peak is then priced as ``K_DC x E[(load + sum(c - d) - P_f)^+]`` over these
+        samples (:func:`v2b.opt.blocks.coming_slot_excess`) instead of a peak row per
+        scenario; the first block must be that one slot.
     scenario_sets : ndarray of bool, shape (n_sets, n_scenarios), optional
         ``units.scenario`` indexes these sets: a unit belongs to every scenario of
         its set. Default: one set per scenario (the identity). A connected EV
@@ -95,6 +100,7 @@ class ChargingProblem:
     dr_limit_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dr_penalty_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     export_price_per_kwh: float | None = None
+    coming_load_kw: np.ndarray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -147,6 +153,7 @@ def problem_from_observation(
     recourse_bundles: int | None = None,
     future_model: str = "sessions",
     future_busy_until: np.ndarray | None = None,
+    coming_load_kw: np.ndarray | None = None,
 ) -> ChargingProblem:
     """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day (where cars
     stay overnight: to the last connected car's departure tomorrow, :func:`overnight_slots`).
@@ -180,6 +187,9 @@ def problem_from_observation(
     future_busy_until : ndarray, optional
         When each charger is free for sampled sessions, if not when its connected
         EV leaves (pricing an arrival: its charger is free at the option's departure).
+    coming_load_kw : ndarray, optional
+        Samples of the current slot's load where the observation does not know it
+        (:attr:`ChargingProblem.coming_load_kw`); ignored where it does.
     """
     if future_model not in FUTURE_MODELS:
         raise ValueError(f"future_model={future_model!r} must be one of {', '.join(FUTURE_MODELS)}")
@@ -195,6 +205,7 @@ def problem_from_observation(
     if extra:
         loads = np.concatenate([loads, tomorrow_load_kw(obs, loads, extra)], axis=1)
     horizon = day_left + extra
+    coming = None if obs.current_load_known or coming_load_kw is None else np.asarray(coming_load_kw, float)
     chargers = site.charger_arrays
     n = len(futures)
     floor = np.broadcast_to(
@@ -243,6 +254,7 @@ def problem_from_observation(
         future_aggregate=aggregate,
         site_limit_kw=site.connection_limit_kw,
         export_price_per_kwh=site.tariff.export_price_per_kwh,
+        coming_load_kw=coming,
         **window_charges(site, obs, horizon),
         **dr_terms(obs, horizon),
     )

@@ -1,0 +1,115 @@
+"""The slot nobody has measured yet: its peak as an expected excess over load samples
+(``v2b.opt.blocks.coming_slot_excess``; ``docs/model.md``, "What is known of the load")."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from test_opt_cases import one_unit, random_futures, random_observation, small_problem
+from v2b.control.mpc import SmartCharging
+from v2b.control.mpc_options import MpcOptionError, MpcOptions
+from v2b.interface import PolicyContext
+from v2b.opt.blocks import EXCESS_CUT_QUANTILES, excess_cuts
+from v2b.opt.charging import solve_plan, unit_power_kw
+from v2b.opt.highs import HighsSolver
+from v2b.opt.lp import assemble
+from v2b.opt.problem import problem_from_observation
+from v2b.scenarios import site_scenarios
+from v2b.scenarios.futures import COMING_SLOT_DAYS
+from v2b.site import load_site
+
+
+def expected_excess(samples: np.ndarray, z: float) -> float:
+    return float(np.maximum(samples + z, 0.0).mean())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 300.0), min_size=1, max_size=400), st.floats(-400.0, 100.0))
+def test_the_cuts_never_overstate_the_expected_excess_and_are_exact_where_they_touch(values, z):
+    samples = np.array(values)
+    a, b = excess_cuts(samples)
+    assert max(0.0, float(np.max(a + b * z))) <= expected_excess(samples, z) + 1e-9
+    for at in np.quantile(samples, EXCESS_CUT_QUANTILES, method="lower"):
+        assert max(a - b * at) == pytest.approx(expected_excess(samples, -at), abs=1e-9)
+    # far above every sample the excess is the mean overshoot: the slope-1 cut is exact there
+    high = -float(samples.min()) + 10.0
+    assert max(a + b * high) == pytest.approx(expected_excess(samples, high))
+
+
+def unknown_first_slot(later_price: float):
+    # 20 kW of building in slot 0 nine times in ten, 30 kW one time in ten; 35 kW already paid;
+    # the EV needs 20 kW-slots over 4 slots at up to 10 kW. Every kW above 5 in slot 0 lifts the
+    # month's peak one time in ten: K_DC x 0.1 = 1 $ per kW. (Unmet energy is dear: the EV
+    # is charged in full, the question is only when.)
+    samples = np.array([20.0] * 90 + [30.0] * 10)
+    return small_problem(one_unit(), [20.0] * 4, [0.1] + [later_price] * 3, floor_kw=35.0,
+                         coming_load_kw=samples, soc_penalty_usd_per_kwh=100.0)
+
+
+def test_the_plan_charges_the_unmeasured_slot_only_as_far_as_an_overshoot_is_worth_it():
+    cheap_later = unknown_first_slot(0.5)  # 10 kW more in slot 0 saves 0.1 $/kW: not worth 1 $/kW
+    plan = solve_plan(cheap_later, HighsSolver())
+    power = unit_power_kw(cheap_later, plan.layout, plan.result.x)
+    assert power[0, 0] == pytest.approx(5.0)
+    dear_later = unknown_first_slot(5.0)  # saves 1.225 $/kW: worth the 1 $/kW
+    plan = solve_plan(dear_later, HighsSolver())
+    assert unit_power_kw(dear_later, plan.layout, plan.result.x)[0, 0] == pytest.approx(10.0)
+    # the expected overshoot, 0.1 x (30 + 10 - 35) kW, is in the objective at K_DC
+    lp, _ = assemble(dear_later)
+    start, end = lp.col_ranges["coming_slot_excess"]
+    assert plan.result.x[start:end] == pytest.approx([0.5])
+    assert "peak_power" not in lp.row_ranges or np.all(
+        lp.matrix[slice(*lp.row_ranges["peak_power"])].toarray()[:, start:end] == 0)
+
+
+def test_without_samples_the_first_slot_keeps_its_peak_row():
+    problem = dataclasses.replace(unknown_first_slot(0.5), coming_load_kw=None)
+    lp, _ = assemble(problem)
+    assert "coming_slot_excess" not in lp.col_ranges
+    plan = solve_plan(problem, HighsSolver())
+    # slot 0's one future says 20 kW: 10 kW fit under the 35 kW paid, so it charges in full
+    assert unit_power_kw(problem, plan.layout, plan.result.x)[0, 0] == pytest.approx(10.0)
+
+
+@pytest.fixture(scope="module")
+def site():
+    return load_site("santa-clara-office")
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_only_an_unmeasured_slot_gets_the_term(site, known):
+    rng = np.random.default_rng(3)
+    obs = dataclasses.replace(random_observation(rng, site), current_load_known=known)
+    futures = random_futures(rng, obs, 4)
+    problem = problem_from_observation(site, obs, futures, coming_load_kw=np.array([20.0, 25.0]))
+    assert (problem.coming_load_kw is None) == known
+    lp, _ = assemble(problem)
+    assert ("coming_slot_excess" in lp.col_ranges) != known
+
+
+@pytest.mark.parametrize(("mode", "term"), [("excess", True), ("guard", False), ("samples", False)])
+def test_the_controller_samples_the_coming_slot_in_excess_mode_only(site, mode, term):
+    sampler = site_scenarios(site).future_sampler()
+    policy = SmartCharging()
+    policy.reset(PolicyContext(site=site, rng=np.random.default_rng(0), futures=sampler, episode_days=21,
+                               options={"coming_slot": mode}))
+    rng = np.random.default_rng(5)
+    obs = dataclasses.replace(random_observation(rng, site, slot_of_day=40), current_load_known=False)
+    obs = dataclasses.replace(obs, load_today_kw=obs.load_today_kw[:-1])
+    samples = policy.coming_load_kw(obs)
+    assert (samples is not None) == term
+    if term:
+        assert samples.size == COMING_SLOT_DAYS
+        assert np.all(samples > 0)
+    paper = dataclasses.replace(obs, current_load_known=True)
+    assert policy.coming_load_kw(paper) is None
+
+
+def test_a_bad_mode_is_refused_by_name():
+    with pytest.raises(MpcOptionError, match="coming_slot='later'"):
+        MpcOptions.from_dict({"coming_slot": "later"})
