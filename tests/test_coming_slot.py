@@ -62,7 +62,7 @@ def test_the_plan_charges_the_unmeasured_slot_only_as_far_as_an_overshoot_is_wor
     # the expected overshoot, 0.1 x (30 + 10 - 35) kW, is in the objective at K_DC
     lp, _ = assemble(dear_later)
     start, end = lp.col_ranges["coming_slot_excess"]
-    assert plan.result.x[start:end] == pytest.approx([0.5])
+    assert plan.result.x[start:end] == pytest.approx([0.5, 10.0])  # the expected overshoot, the EV power
     assert "peak_power" not in lp.row_ranges or np.all(
         lp.matrix[slice(*lp.row_ranges["peak_power"])].toarray()[:, start:end] == 0)
 

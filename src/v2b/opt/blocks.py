@@ -189,26 +189,33 @@ def coming_slot_excess(problem: ChargingProblem, lay: Layout, alay: AggregateLay
                        first_col: int) -> Term:
     """The unmeasured current slot's peak as an expected excess (``docs/model.md``,
     "Observation: what is known of the load"): per scenario one column
-    ``x_f >= E[(L + sum(c - d) - P_f)^+]`` over the load samples ``L``
-    (:attr:`ChargingProblem.coming_load_kw`), cost ``K_DC x weight_f``. What a plan
-    overshoots by in a sampled slot lifts the month's peak by as much; a plan pays for that
-    in proportion to how likely it is, which 30 futures cannot resolve at 1 %. (Columns from
-    ``first_col``, one per scenario; rows cut-major, :func:`excess_cuts`.)"""
+    ``x_f >= E[(L + r_f - P_f)^+]`` over the load samples ``L``
+    (:attr:`ChargingProblem.coming_load_kw`), cost ``K_DC x weight_f``, where ``r_f`` is the
+    EVs' net power in the slot, a column of its own (``r_f = sum(c - d)``, one row) so that
+    the tangents (:func:`excess_cuts`) hold three entries each, not one per EV. What a plan
+    overshoots by in a sampled slot lifts the month's peak by as much; a plan pays for that in
+    proportion to how likely it is, which 30 futures cannot resolve at 1 %. Columns from
+    ``first_col``: ``x`` per scenario, then ``r`` per scenario; rows: the ``r`` definitions,
+    then the tangents cut-major."""
     a, b = excess_cuts(problem.coming_load_kw)
     n = problem.n_scenarios
     need = np.zeros((n, problem.grid.n_blocks), dtype=bool)
     need[:, 0] = True
-    row_id, ev_parts = _ev_rows(problem, lay, need, 1.0)
-    ev_parts += _aggregate_entries(row_id, need, alay, 1.0)
+    row_id, ev_parts = _ev_rows(problem, lay, need, -1.0)
+    ev_parts += _aggregate_entries(row_id, need, alay, -1.0)
     s = np.arange(n)
-    parts = []
+    x_cols, r_cols = first_col + s, first_col + n + s
+    parts = [*ev_parts, (s, r_cols, np.ones(n))]  # r_f - sum(c - d) = 0
     for k, slope in enumerate(b.tolist()):
-        off = k * n
-        parts += [(r + off, c, -slope * v) for r, c, v in ev_parts]
-        parts += [(s + off, lay.peak.at(s), np.full(n, slope)), (s + off, first_col + s, np.ones(n))]
-    rows = _block("coming_slot_excess", parts, np.repeat(a, n), np.full(a.size * n, INF))
-    cost = problem.demand_charge_usd_per_kw * problem.scenario_weight
-    return Term("coming_slot_excess", rows, cost, np.zeros(n), np.full(n, INF))
+        row = n + k * n + s  # x_f - b_k r_f + b_k P_f >= a_k
+        parts += [(row, x_cols, np.ones(n)), (row, r_cols, np.full(n, -slope)),
+                  (row, lay.peak.at(s), np.full(n, slope))]
+    lower = np.concatenate([np.zeros(n), np.repeat(a, n)])
+    upper = np.concatenate([np.zeros(n), np.full(a.size * n, INF)])
+    rows = _block("coming_slot_excess", parts, lower, upper)
+    cost = np.concatenate([problem.demand_charge_usd_per_kw * problem.scenario_weight, np.zeros(n)])
+    return Term("coming_slot_excess", rows, cost, np.concatenate([np.zeros(n), np.full(n, -INF)]),
+                np.full(2 * n, INF))
 
 
 def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
