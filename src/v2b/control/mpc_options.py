@@ -61,10 +61,12 @@ class MpcOptions:
         Lowest non-zero charging power in MILP mode [kW] (0: no minimum).
     coming_slot : str
         With measured load information, how the slot being decided is planned:
-        ``"excess"``, its peak priced as the expected excess over every pool day's
-        one-slot move applied to the last measurement (:func:`v2b.opt.blocks.coming_slot_excess`);
-        ``"guard"``, every future's load there raised to ``current_load_quantile`` of those
-        moves; ``"samples"``, the futures' own samples alone.
+        ``"excess"``, its peak priced as the expected excess over the one-slot moves of the
+        pool days most like today, applied to the last measurement
+        (:func:`v2b.opt.blocks.coming_slot_excess`,
+        :meth:`v2b.scenarios.futures.PoolFutureSampler.coming_slot_samples_kw`); ``"guard"``,
+        every future's load there raised to ``current_load_quantile`` of those moves;
+        ``"samples"``, the futures' own samples alone.
     current_load_quantile : float
         The guard's quantile (``coming_slot = "guard"``).
     """
