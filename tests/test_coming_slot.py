@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_opt_cases import one_unit, random_futures, random_observation, small_problem
+from v2b.control.heuristics import coming_margin_kw
 from v2b.control.mpc import SmartCharging
 from v2b.control.mpc_options import MpcOptionError, MpcOptions
 from v2b.interface import PolicyContext
@@ -113,3 +114,15 @@ def test_the_controller_samples_the_coming_slot_in_excess_mode_only(site, mode, 
 def test_a_bad_mode_is_refused_by_name():
     with pytest.raises(MpcOptionError, match="coming_slot='later'"):
         MpcOptions.from_dict({"coming_slot": "later"})
+
+
+def test_edf_and_llf_keep_the_same_samples_90_percent_rise_in_hand(site):
+    sampler = site_scenarios(site).future_sampler()
+    rng = np.random.default_rng(6)
+    obs = dataclasses.replace(random_observation(rng, site, slot_of_day=40), current_load_known=False)
+    obs = dataclasses.replace(obs, load_today_kw=obs.load_today_kw[:-1])
+    expected = np.quantile(sampler.coming_slot_samples_kw(obs), 0.9) - obs.last_load_kw
+    assert coming_margin_kw(sampler, obs) == pytest.approx(max(expected, 0.0))
+    assert coming_margin_kw(sampler, dataclasses.replace(obs, current_load_known=True)) == 0.0
+    assert coming_margin_kw(None, obs) == 0.0
+    assert coming_margin_kw(sampler, dataclasses.replace(obs, last_load_kw=float("nan"))) == 0.0

@@ -140,8 +140,6 @@ def test_with_measured_load_the_coming_slot_is_sampled_from_the_pools_steps(sc, 
     move = sampler.load_kw[drawn, k] / sampler.load_kw[drawn, k - 1]
     np.testing.assert_allclose(first, measured[-1] * np.clip(move, 0.1, 10.0))
     assert first.std() > 0  # the futures disagree about the slot nobody has measured yet
-    step = sampler.load_step_kw(k, 0.9)
-    assert step == pytest.approx(np.quantile(sampler.load_kw[:, k] - sampler.load_kw[:, k - 1], 0.9))
 
 
 def test_before_any_measurement_the_pool_value_is_kept(sc):

@@ -88,11 +88,17 @@ def load_estimate_kw(obs: Observation, margin_kw: float) -> float:
     return obs.last_load_kw + margin_kw
 
 
-def pool_margin_kw(futures: object, slot_of_day: int, quantile: float = 0.9) -> float:
-    """How much the load can rise over one slot: a quantile of the pool's rises at this
-    slot of day (0 without a pool, and never below 0)."""
-    step = getattr(futures, "load_step_kw", None)
-    return max(step(slot_of_day, quantile), 0.0) if step is not None else 0.0
+def coming_margin_kw(futures: object, obs: Observation, quantile: float = 0.9) -> float:
+    """How much the load may rise over the slot being decided, where it is not measured: a
+    quantile of the one-slot moves of the pool days most like today applied to the last
+    measurement (:meth:`v2b.scenarios.futures.PoolFutureSampler.coming_slot_quantile_kw`, the
+    samples ``smart`` prices that slot on), less that measurement; 0 where the slot is
+    measured, without a pool or before any measurement, and never below 0."""
+    estimate = getattr(futures, "coming_slot_quantile_kw", None)
+    if obs.current_load_known or estimate is None or not np.isfinite(obs.last_load_kw):
+        return 0.0
+    level = estimate(obs, quantile)
+    return max(level - obs.last_load_kw, 0.0) if np.isfinite(level) else 0.0
 
 
 def sorted_within_threshold(
@@ -128,7 +134,7 @@ class SortedScheduler(Policy):
     key: ClassVar[Callable[[Observation, Site], np.ndarray]]
 
     def decide(self, obs: Observation) -> np.ndarray:
-        margin = 0.0 if obs.current_load_known else pool_margin_kw(self.ctx.futures, obs.slot_of_day)
+        margin = coming_margin_kw(self.ctx.futures, obs)
         return sorted_within_threshold(obs, self.ctx.site, type(self).key, margin)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from v2b.control.heuristics import deadline_key, pool_margin_kw, sorted_within_threshold
+from v2b.control.heuristics import coming_margin_kw, deadline_key, sorted_within_threshold
 from v2b.control.mpc_history import SeenDays
 from v2b.control.mpc_options import MpcOptions
 from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
@@ -212,7 +212,7 @@ class SmartCharging(Policy):
     def fallback(self, obs: Observation, reason: str) -> np.ndarray:
         """Earliest deadline first within the current peak (``docs/model.md``, "Heuristic policies")."""
         log.info("%s: slot %d falls back to EDF (%s)", self.name, obs.slot, reason)
-        margin = 0.0 if obs.current_load_known else pool_margin_kw(self.ctx.futures, obs.slot_of_day)
+        margin = coming_margin_kw(self.ctx.futures, obs)
         return sorted_within_threshold(obs, self.ctx.site, deadline_key, margin)
 
     def stats(self) -> dict[str, Any]:

@@ -148,13 +148,6 @@ class PoolFutureSampler:
                         departure[mine], self.requested_kwh[mine]))
         return out
 
-    def load_step_kw(self, slot_of_day: int, quantile: float) -> float:
-        """A quantile of how much the load rises from the slot before to ``slot_of_day``
-        in the pool [kW] (a heuristic's margin for the slot it cannot measure yet)."""
-        flat = self.load_kw.reshape(-1)
-        at = np.arange(self.n_days) * SLOTS_PER_DAY + slot_of_day
-        return float(np.quantile(flat[at] - flat[at - 1], quantile))
-
     def sample(self, obs: Observation, n: int, rng: np.random.Generator) -> list[Future]:
         """``n`` futures of the rest of today (module docstring)."""
         k = obs.slot_of_day
