@@ -69,11 +69,13 @@ async def _drive(base_url: str, site_minutes: float, seed: int = 7) -> dict:
                     outcomes.get(f"fallback menu ({answer['fallback']})", 0) + 1)
             ids = [o["option_id"] for o in answer["options"]] + (["reject"] if answer["reject"] else [])
             choice = ids[int(rng.integers(len(ids)))]
-            if choice == "reject":
-                busy_until[charger] = 0.0
             c = await client.post(f"/api/sessions/{answer['session_id']}/choice", json={"option_id": choice},
                                   headers={"Authorization": f"Bearer {answer['driver_token']}"})
             outcomes[f"choice {c.status_code}"] = outcomes.get(f"choice {c.status_code}", 0) + 1
+            if choice == "reject" and c.status_code == 200:
+                # free only once the service has the answer: freeing it before let the next
+                # arrival reach a charger still held by this one (an occasional 409)
+                busy_until[charger] = 0.0
 
         k = 0
         no_charger = 0
