@@ -53,6 +53,8 @@ class PoolFutureSampler:
         self.load_kw = np.concatenate([e.load_kw.reshape(-1, SLOTS_PER_DAY) for e in pool])
         self.n_days = self.load_kw.shape[0]
         self.cum_load = np.concatenate([np.zeros((self.n_days, 1)), np.cumsum(self.load_kw, axis=1)], axis=1)
+        self.cum_sq_load = np.concatenate([np.zeros((self.n_days, 1)), np.cumsum(self.load_kw**2, axis=1)],
+                                          axis=1)
         self.month_days = np.array([len(e.dates) for e in pool])
         offsets = np.cumsum([0] + [len(e.dates) for e in pool[:-1]])
         g_day = np.concatenate([e.day + o for e, o in zip(pool, offsets, strict=True)])
@@ -116,10 +118,13 @@ class PoolFutureSampler:
         scale = float(np.sqrt(np.mean(today**2))) if seen else 0.0
         if seen == 0 or scale <= 0 or self.n_days <= n:
             return np.arange(self.n_days)
-        pool = self.load_kw[:, :seen]
-        pool_scale = np.sqrt(np.mean(pool**2, axis=1, keepdims=True))
-        shape = pool / np.where(pool_scale > 0, pool_scale, 1.0)
-        distance = ((shape - today / scale) ** 2).sum(axis=1)
+        # |p/|p|_rms - t/|t|_rms|^2 expanded, so that the pool enters through one
+        # matrix-vector product and its running sums of squares
+        pool_sq = self.cum_sq_load[:, seen]
+        pool_scale = np.sqrt(pool_sq / seen)
+        has = pool_scale > 0
+        cross = (self.load_kw[:, :seen] @ today) / (np.where(has, pool_scale, 1.0) * scale)
+        distance = np.where(has, seen, 0.0) - 2.0 * cross + seen
         return np.sort(np.argpartition(distance, n - 1)[:n])
 
     def coming_slot_samples_kw(self, obs: Observation) -> np.ndarray | None:
