@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_opt_cases import one_unit, random_futures, random_observation, small_problem
 from v2b.control.heuristics import coming_margin_kw
 from v2b.control.mpc import SmartCharging
-from v2b.control.mpc_options import MpcOptionError, MpcOptions
+from v2b.control.mpc_options import MpcOptionError, MpcOptions, break_even_quantile
 from v2b.interface import PolicyContext
 from v2b.opt.blocks import EXCESS_CUT_QUANTILES, excess_cuts
 from v2b.opt.charging import solve_plan, unit_power_kw
@@ -21,7 +21,7 @@ from v2b.opt.highs import HighsSolver
 from v2b.opt.lp import assemble
 from v2b.opt.problem import problem_from_observation
 from v2b.scenarios import site_scenarios
-from v2b.scenarios.futures import COMING_SLOT_DAYS
+from v2b.scenarios.futures import COMING_SLOT_DAYS, PoolFutureSampler
 from v2b.site import load_site
 
 
@@ -126,3 +126,80 @@ def test_edf_and_llf_keep_the_same_samples_90_percent_rise_in_hand(site):
     assert coming_margin_kw(sampler, dataclasses.replace(obs, current_load_known=True)) == 0.0
     assert coming_margin_kw(None, obs) == 0.0
     assert coming_margin_kw(sampler, dataclasses.replace(obs, last_load_kw=float("nan"))) == 0.0
+
+
+def later_slots_unmeasured(margin_kw: float | None):
+    # slot 0 is certain (20 kW, every sample), 35 kW already paid, the EV needs 20 kW-slots at
+    # up to 10 kW; slot 0 costs 0.5 $/kWh, later slots 0.1. Planned as if later slots will be
+    # measured, the EV charges later (20 + 10 kW fit under 35); kept ``margin_kw`` below the
+    # peak there, only 15 - margin_kw kW fit, and slot 0 takes the rest. (Unmet energy is dear.)
+    margin = None if margin_kw is None else np.full(4, margin_kw)
+    return small_problem(one_unit(), [20.0] * 4, [0.5] + [0.1] * 3, floor_kw=35.0,
+                         coming_load_kw=np.full(50, 20.0), later_margin_kw=margin,
+                         soc_penalty_usd_per_kwh=100.0)
+
+
+def test_later_slots_keep_the_margin_the_controller_will_need_when_it_gets_there():
+    free = later_slots_unmeasured(None)
+    plan = solve_plan(free, HighsSolver())
+    assert unit_power_kw(free, plan.layout, plan.result.x)[0, 0] == pytest.approx(0.0, abs=1e-6)
+    kept = later_slots_unmeasured(10.0)
+    plan = solve_plan(kept, HighsSolver())
+    power = unit_power_kw(kept, plan.layout, plan.result.x)
+    assert power[0, 1:] == pytest.approx([5.0] * 3)  # 35 - 20 - 10 each, the peak untouched
+    assert power[0, 0] == pytest.approx(5.0)  # the 20 kW-slots' rest
+    # the peak rows of the later slots carry the margin in their bounds, slot 0 has none
+    lp, _ = assemble(kept)
+    assert lp.row_lower[slice(*lp.row_ranges["peak_power"])] == pytest.approx([30.0] * 3)
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_only_an_unmeasured_decision_keeps_later_margins(site, known):
+    rng = np.random.default_rng(4)
+    obs = dataclasses.replace(random_observation(rng, site), current_load_known=known)
+    problem = problem_from_observation(site, obs, random_futures(rng, obs, 3),
+                                       coming_load_kw=np.array([20.0]), later_margin_kw=np.arange(96.0))
+    if known:
+        assert problem.later_margin_kw is None
+    else:  # the horizon's slots of the day, overnight slots from tomorrow's
+        of_day = (obs.slot_of_day + np.arange(problem.grid.horizon_slots)) % 96
+        assert problem.later_margin_kw == pytest.approx(of_day.astype(float))
+
+
+def test_the_later_margins_are_the_similar_days_spread_of_one_slot_moves(site):
+    sampler = site_scenarios(site).future_sampler()
+    rng = np.random.default_rng(7)
+    obs = dataclasses.replace(random_observation(rng, site, slot_of_day=40), current_load_known=False)
+    obs = dataclasses.replace(obs, load_today_kw=obs.load_today_kw[:-1])
+    low, high = sampler.later_margins_kw(obs, 0.9), sampler.later_margins_kw(obs, 0.99)
+    assert low.shape == (96,) and np.all(low >= 0) and np.all(high >= low)
+    # working hours move by several kW a slot at the 99 % quantile; nothing keeps a margin at 0
+    assert np.median(high[36:72]) > 1.0
+    assert np.all(sampler.later_margins_kw(obs, 0.0) == 0.0)
+    # a pool whose days all move alike (one profile, a level per month) leaves nothing to keep
+    # (but at midnight, where one month's last day runs into the next month's first)
+    pool = [site_scenarios(site).episode_arrays(i) for i in range(3)]
+    profile = pool[0].load_kw[:96]
+    alike = PoolFutureSampler([dataclasses.replace(e, load_kw=np.tile(profile, len(e.dates)) * (1 + i))
+                               for i, e in enumerate(pool)])
+    assert alike.later_margins_kw(obs, 0.99)[1:] == pytest.approx(np.zeros(95), abs=1e-9)
+
+
+def test_the_break_even_quantile_prices_a_kw_slot_against_the_demand_charge(site):
+    q = break_even_quantile(0.5, 11.67)
+    assert q == pytest.approx(1 - 0.5 * 0.25 / 11.67)
+    assert break_even_quantile(0.5, 0.0) == 0.0
+    assert break_even_quantile(100.0, 1.0) == 0.5 and break_even_quantile(0.0, 10.0) == 0.999
+    sampler = site_scenarios(site).future_sampler()
+    rng = np.random.default_rng(8)
+    obs = dataclasses.replace(random_observation(rng, site, slot_of_day=40), current_load_known=False)
+    obs = dataclasses.replace(obs, load_today_kw=obs.load_today_kw[:-1])
+    for options, expected in (({}, sampler.later_margins_kw(obs, q)), ({"later_margin_quantile": 0}, None),
+                              ({"later_margin_quantile": 0.9}, sampler.later_margins_kw(obs, 0.9))):
+        policy = SmartCharging()
+        policy.reset(PolicyContext(site=site, rng=np.random.default_rng(0), futures=sampler, episode_days=21,
+                                   options=options))
+        got = policy.problem_options(obs, 30)["later_margin_kw"]
+        assert (got is None) if expected is None else got == pytest.approx(expected)
+    with pytest.raises(MpcOptionError, match="later_margin_quantile=1.5"):
+        MpcOptions.from_dict({"later_margin_quantile": 1.5})

@@ -18,7 +18,7 @@ import numpy as np
 
 from v2b.control.heuristics import coming_margin_kw, deadline_key, sorted_within_threshold
 from v2b.control.mpc_history import SeenDays
-from v2b.control.mpc_options import MpcOptions
+from v2b.control.mpc_options import MpcOptions, break_even_quantile
 from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
 from v2b.interface import ArrivalRequest, Future, Menu, Observation, Policy, PolicyContext
 from v2b.opt.charging import Plan, solve_plan
@@ -140,6 +140,18 @@ class SmartCharging(Policy):
         samples = getattr(self.ctx.futures, "coming_slot_samples_kw", None)
         return None if samples is None else samples(obs)
 
+    def later_margin_kw(self, obs: Observation) -> np.ndarray | None:
+        """Headroom to keep in each later slot of the day, which will not be measured when
+        it is decided either (:attr:`v2b.opt.problem.ChargingProblem.later_margin_kw`); ``None``
+        with the margin off or a sampler without it."""
+        q = self.options.later_margin_quantile
+        if q is None:
+            site = self.ctx.site
+            q = break_even_quantile(site.penalties.soc_penalty_usd_per_kwh,
+                                    site.tariff.demand_charge_usd_per_kw * self.options.demand_weight)
+        margins = getattr(self.ctx.futures, "later_margins_kw", None)
+        return None if q <= 0 or margins is None else margins(obs, q)
+
     def futures(self, obs: Observation) -> list[Future]:
         """The futures this decision plans over."""
         self._seen.observe(obs)
@@ -157,6 +169,7 @@ class SmartCharging(Policy):
         floor = None
         if self.peak_prior is not None:
             floor = self.peak_prior.floors(self._history, obs, n_futures)
+        coming = self.coming_load_kw(obs)
         return {
             "fine_slots": o.fine_slots,
             "coarse_slots": o.coarse_slots,
@@ -164,7 +177,8 @@ class SmartCharging(Policy):
             "peak_floor_kw": floor,
             "recourse_bundles": o.recourse_bundles or None,
             "future_model": o.future_model,
-            "coming_load_kw": self.coming_load_kw(obs),
+            "coming_load_kw": coming,
+            "later_margin_kw": self.later_margin_kw(obs) if coming is not None else None,
         }
 
     def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:

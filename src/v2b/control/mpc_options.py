@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from v2b.errors import UserError
 from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
+from v2b.timegrid import SLOT_MINUTES
 
 MONTH_PEAK_MODES = ("pool", "pool-ev", "pool-tradeoff", "none")
 COMING_SLOT_MODES = ("excess", "guard", "samples")
@@ -69,6 +72,12 @@ class MpcOptions:
         ``"samples"``, the futures' own samples alone.
     current_load_quantile : float
         The guard's quantile (``coming_slot = "guard"``).
+    later_margin_quantile : float or None
+        With ``coming_slot = "excess"``: the later slots' peak rows keep the headroom up to
+        this quantile of the similar days' one-slot moves
+        (:meth:`v2b.scenarios.futures.PoolFutureSampler.later_margins_kw`); ``None`` (default):
+        the break-even quantile ``1 - K_SOC x 0.25 h / K_DC`` (:func:`break_even_quantile`);
+        0: none, every later slot planned as if it will be measured.
     """
 
     scenarios: int = 30
@@ -84,6 +93,7 @@ class MpcOptions:
     min_charge_kw: float = 0.0
     coming_slot: str = "excess"
     current_load_quantile: float = 0.95
+    later_margin_quantile: float | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
@@ -103,6 +113,8 @@ class MpcOptions:
         if opts.solve_budget_s is not None:
             checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))
         checks.append(("current_load_quantile", opts.current_load_quantile, 0.0, 1.0))
+        if opts.later_margin_quantile is not None:
+            checks.append(("later_margin_quantile", opts.later_margin_quantile, 0.0, 1.0))
         if opts.coming_slot not in COMING_SLOT_MODES:
             raise MpcOptionError(
                 f"option coming_slot={opts.coming_slot!r} must be one of {', '.join(COMING_SLOT_MODES)}"
@@ -124,3 +136,15 @@ class MpcOptions:
                 f"(got {opts.scenarios} + {opts.recourse_bundles}): its keys would collide"
             )
         return opts
+
+
+def break_even_quantile(soc_penalty_usd_per_kwh: float, demand_charge_usd_per_kw: float) -> float:
+    """The quantile of a slot's unknown load up to which charging it pays: a kW charged for
+    one slot is worth at most ``K_SOC x 0.25 h`` (the shortfall it spares), and costs ``K_DC``
+    where the load turns out above the headroom left, so it pays while that chance is below
+    their ratio (``docs/model.md``, "What is known of the load"). Bounded to [0.5, 0.999];
+    0 (no margin) without a demand charge."""
+    if demand_charge_usd_per_kw <= 0:
+        return 0.0
+    ratio = soc_penalty_usd_per_kwh * SLOT_MINUTES / 60.0 / demand_charge_usd_per_kw
+    return float(np.clip(1.0 - ratio, 0.5, 0.999))

@@ -145,6 +145,16 @@ def _ev_block_max(problem: ChargingProblem, lay: Layout) -> np.ndarray:
     return ev_max
 
 
+def _later_margin(problem: ChargingProblem, load_max: np.ndarray) -> np.ndarray:
+    """Per-block highest load with the headroom the controller will keep in the later
+    blocks, which it will not have measured either (:attr:`ChargingProblem.later_margin_kw`)."""
+    if problem.later_margin_kw is None:
+        return load_max
+    out = load_max.copy()
+    out[..., 1:] += problem.grid.block_max(problem.later_margin_kw)[1:]
+    return out
+
+
 def peak_power(
     problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None
 ) -> RowBlock:
@@ -152,10 +162,11 @@ def peak_power(
 
     Rows are kept only where the load plus every EV at full power could exceed
     the peak already paid (``P_f >= floor`` is a bound), which drops most rows. Where the
-    current slot's load is not measured, its row is :func:`coming_slot_excess` instead.
+    current slot's load is not measured, its row is :func:`coming_slot_excess` instead, and
+    the later blocks' load is raised by :attr:`ChargingProblem.later_margin_kw`.
     ``alay``: columns of the summed future sessions (:mod:`v2b.opt.aggregate`).
     """
-    load_max = problem.grid.block_max(problem.load_kw)
+    load_max = _later_margin(problem, problem.grid.block_max(problem.load_kw))
     ev_max = _ev_block_max(problem, lay)
     need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
     if problem.coming_load_kw is not None:
@@ -248,7 +259,7 @@ def window_peaks(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | 
     offset = 0
     for w in range(k):
         in_window = np.where(problem.window_slots[w][None, :], problem.load_kw, -INF)
-        load_max = problem.grid.block_max(in_window)
+        load_max = _later_margin(problem, problem.grid.block_max(in_window))
         need = np.isfinite(load_max) & (load_max + ev_max > problem.window_floor_kw[w] + 1e-9)
         row_id, parts = _ev_rows(problem, lay, need, -1.0)
         s, _ = np.nonzero(need)

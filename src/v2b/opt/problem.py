@@ -101,6 +101,7 @@ class ChargingProblem:
     dr_penalty_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     export_price_per_kwh: float | None = None
     coming_load_kw: np.ndarray | None = None
+    later_margin_kw: np.ndarray | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -154,6 +155,7 @@ def problem_from_observation(
     future_model: str = "sessions",
     future_busy_until: np.ndarray | None = None,
     coming_load_kw: np.ndarray | None = None,
+    later_margin_kw: np.ndarray | None = None,
 ) -> ChargingProblem:
     """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day (where cars
     stay overnight: to the last connected car's departure tomorrow, :func:`overnight_slots`).
@@ -190,6 +192,9 @@ def problem_from_observation(
     coming_load_kw : ndarray, optional
         Samples of the current slot's load where the observation does not know it
         (:attr:`ChargingProblem.coming_load_kw`); ignored where it does.
+    later_margin_kw : ndarray, shape (96,), optional
+        With ``coming_load_kw``: the headroom to keep in each later slot of the day [kW]
+        (:attr:`ChargingProblem.later_margin_kw`; overnight slots take tomorrow's values).
     """
     if future_model not in FUTURE_MODELS:
         raise ValueError(f"future_model={future_model!r} must be one of {', '.join(FUTURE_MODELS)}")
@@ -206,6 +211,10 @@ def problem_from_observation(
         loads = np.concatenate([loads, tomorrow_load_kw(obs, loads, extra)], axis=1)
     horizon = day_left + extra
     coming = None if obs.current_load_known or coming_load_kw is None else np.asarray(coming_load_kw, float)
+    margin = None
+    if coming is not None and later_margin_kw is not None:
+        of_day = (obs.slot_of_day + np.arange(horizon)) % SLOTS_PER_DAY
+        margin = np.asarray(later_margin_kw, dtype=float)[of_day]
     chargers = site.charger_arrays
     n = len(futures)
     floor = np.broadcast_to(
@@ -255,6 +264,7 @@ def problem_from_observation(
         site_limit_kw=site.connection_limit_kw,
         export_price_per_kwh=site.tariff.export_price_per_kwh,
         coming_load_kw=coming,
+        later_margin_kw=margin,
         **window_charges(site, obs, horizon),
         **dr_terms(obs, horizon),
     )

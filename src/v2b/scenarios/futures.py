@@ -75,6 +75,11 @@ class PoolFutureSampler:
         np.add.at(at_or_before, (g_day, self.arrival_sod), 1)
         self.first_after = day_start[:-1, None] + np.cumsum(at_or_before, axis=1)
         self._expected_day: dict[int, int] = {}
+        # each pool slot's load and the slot before it (the previous day's last slot at
+        # midnight, wrapping for the pool's first day), for the one-slot moves
+        self.before_kw = np.roll(self.load_kw.reshape(-1), 1).reshape(self.n_days, SLOTS_PER_DAY)
+        measured = self.before_kw > 0
+        self.move = np.where(measured, self.load_kw / np.where(measured, self.before_kw, 1.0), 1.0)
 
     def _ratio(self, obs: Observation, pool_past_kw: np.ndarray) -> np.ndarray:
         observed = float(np.sum(obs.load_today_kw))
@@ -102,12 +107,8 @@ class PoolFutureSampler:
             return np.full(days.size, obs.last_load_kw)
         if not np.isfinite(obs.last_load_kw):
             return scaled
-        flat = self.load_kw.reshape(-1)
-        at = days * SLOTS_PER_DAY + obs.slot_of_day
-        before = flat[at - 1]  # the previous day's last slot at midnight (wraps for day 0)
-        move = np.where(before > 0, flat[at] / np.where(before > 0, before, 1.0), 1.0)
         # Not bounded like the day's level: the building's start-up is a real 2-3x step.
-        return obs.last_load_kw * np.clip(move, 0.1, 10.0)
+        return obs.last_load_kw * np.clip(self.move[days, obs.slot_of_day], 0.1, 10.0)
 
     def similar_days(self, obs: Observation, n: int = COMING_SLOT_DAYS) -> np.ndarray:
         """The ``n`` pool days whose load so far today is shaped most like today's: each
@@ -134,6 +135,19 @@ class PoolFutureSampler:
             return None
         days = self.similar_days(obs)
         return self._coming_slot(dataclasses.replace(obs, current_load_known=False), days, days * 0.0)
+
+    def later_margins_kw(self, obs: Observation, quantile: float) -> np.ndarray:
+        """For every slot of the day, how far the ``quantile`` of the :meth:`similar_days`'
+        one-slot moves there lies above their mean, in kW at the level those days had in
+        the slot before, rescaled to today's level so far (bounded like the futures') [kW],
+        shape (96,). When the controller gets to a later slot it will not have measured it
+        either, and will keep about this much headroom (``docs/model.md``, "What is known of
+        the load")."""
+        days = self.similar_days(obs)
+        move = self.move[days]
+        spread = np.quantile(move, quantile, axis=0) - move.mean(axis=0)
+        level = self._ratio(obs, self.cum_load[days, len(obs.load_today_kw)]).mean()
+        return np.maximum(spread * self.before_kw[days].mean(axis=0) * level, 0.0)
 
     def coming_slot_quantile_kw(self, obs: Observation, quantile: float) -> float:
         """A quantile of :meth:`coming_slot_samples_kw` [kW] (NaN before any measurement)."""
