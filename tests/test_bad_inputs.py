@@ -345,3 +345,22 @@ def test_information_options_are_validated_and_passed_to_the_run(tmp_path, monke
         runner.invoke(app, [*base, *((flag, value) if value else ())], catch_exceptions=False)
         assert seen and all(spec.options[key] == expected for spec in seen)
         seen.clear()
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_the_later_margin_is_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
+    seen: list = []
+
+    def capture(specs, *_args, **_kwargs):
+        seen.extend(specs if isinstance(specs, list) else [specs])
+        raise Stop("stop")
+
+    monkeypatch.setattr(f"v2b.cli.sim.{'run' if command == 'simulate' else 'run_many'}", capture)
+    base = DIR_OUTPUTS[command](str(tmp_path / "r"))
+    refused(*base, "--later-margin", "1.5", expected=("--later-margin", "1.5"))
+    assert not seen
+    runner.invoke(app, [*base], catch_exceptions=False)
+    assert seen and all("later_margin_quantile" not in spec.options for spec in seen)
+    seen.clear()
+    runner.invoke(app, [*base, "--later-margin", "0.9"], catch_exceptions=False)
+    assert seen and all(spec.options["later_margin_quantile"] == 0.9 for spec in seen)

@@ -153,6 +153,19 @@ def test_later_slots_keep_the_margin_the_controller_will_need_when_it_gets_there
     assert lp.row_lower[slice(*lp.row_ranges["peak_power"])] == pytest.approx([30.0] * 3)
 
 
+def test_a_margin_takes_headroom_from_the_evs_but_never_lifts_the_peak_by_itself():
+    # 20 kW of margin where only 15 kW are left under the 35 kW paid: the rows stop at 35 kW
+    wide = later_slots_unmeasured(20.0)
+    lp, _ = assemble(wide)
+    assert lp.row_lower[slice(*lp.row_ranges["peak_power"])] == pytest.approx([35.0] * 3)
+    # a car that needs nothing costs the same with or without the margin: no phantom peak
+    # for it to charge under for free, so an arrival's marginal cost is the margin's too
+    idle = [dataclasses.replace(later_slots_unmeasured(m), units=one_unit(target_kwh=[10.0]))
+            for m in (None, 20.0)]
+    free, kept = (solve_plan(p, HighsSolver()).result.objective for p in idle)
+    assert kept == pytest.approx(free)
+
+
 @pytest.mark.parametrize("known", [True, False])
 def test_only_an_unmeasured_decision_keeps_later_margins(site, known):
     rng = np.random.default_rng(4)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from v2b.cli.common import OptionError, check_choice
+from v2b.cli.common import OptionError, check_choice, check_range
 from v2b.control.mpc_options import COMING_SLOT_MODES, MONTH_PEAK_MODES, MpcOptions
 from v2b.control.registry import POLICIES, make_policy
 from v2b.experiments.runner import RunSpec, chooser_for, episode_for, openv2b_run_inputs
@@ -107,6 +107,14 @@ ComingSlotOpt = Annotated[
                  "or samples (the futures' own draws)."),
 ]
 
+LaterMarginOpt = Annotated[
+    float | None,
+    typer.Option(help="With --load-info measured, the quantile of the similar days' one-slot moves "
+                 "up to which smart and mpc-expected keep headroom below the peak in the later slots "
+                 "they will not have measured either (default: the break-even quantile 1 - K_SOC x "
+                 "0.25 h / K_DC, 0.989 on the default site; 0: no margin). docs/model.md."),
+]
+
 
 #: What the controllers may know of the building load when they decide (``--load-info``).
 LOAD_INFO = ("measured", "paper")
@@ -125,9 +133,10 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
                    alpha: float | None = None, selection: str | None = None,
                    temperature: float | None = None, profile: str | None = None,
                    load_info: str = "measured", month_peak: str | None = None,
-                   coming_slot: str | None = None) -> dict[str, Any]:
+                   coming_slot: str | None = None, later_margin: float | None = None) -> dict[str, Any]:
     """The run options (``RunSpec.options``) of the command-line values given."""
     check_choice("--load-info", load_info, LOAD_INFO)
+    check_range("--later-margin", later_margin, 0.0, 1.0)
     if month_peak is not None:
         check_choice("--month-peak", month_peak, MONTH_PEAK_MODES)
     if coming_slot is not None:
@@ -135,7 +144,7 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
     options: dict[str, Any] = {"milp": True} if milp else {}
     named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
              "choice_temperature_usd": temperature, "user_profile": profile, "load_info": load_info,
-             "month_peak": month_peak, "coming_slot": coming_slot}
+             "month_peak": month_peak, "coming_slot": coming_slot, "later_margin_quantile": later_margin}
     options.update({k: v for k, v in named.items() if v is not None})
     return options
 

@@ -145,13 +145,18 @@ def _ev_block_max(problem: ChargingProblem, lay: Layout) -> np.ndarray:
     return ev_max
 
 
-def _later_margin(problem: ChargingProblem, load_max: np.ndarray) -> np.ndarray:
+def _later_margin(problem: ChargingProblem, load_max: np.ndarray, floor_kw: np.ndarray) -> np.ndarray:
     """Per-block highest load with the headroom the controller will keep in the later
-    blocks, which it will not have measured either (:attr:`ChargingProblem.later_margin_kw`)."""
+    blocks, which it will not have measured either (:attr:`ChargingProblem.later_margin_kw`),
+    at most up to the peak already paid (``floor_kw`` per scenario): the margin takes headroom
+    from the EVs, it never lifts the peak on its own (a plan without EVs keeps its peak, so
+    an arrival's marginal cost is not paid for by a margin's phantom peak)."""
     if problem.later_margin_kw is None:
         return load_max
+    margin = problem.grid.block_max(problem.later_margin_kw)[1:]
+    room = np.maximum(np.asarray(floor_kw, dtype=float)[:, None] - load_max[:, 1:], 0.0)
     out = load_max.copy()
-    out[..., 1:] += problem.grid.block_max(problem.later_margin_kw)[1:]
+    out[:, 1:] += np.minimum(margin[None, :], room)
     return out
 
 
@@ -166,7 +171,7 @@ def peak_power(
     the later blocks' load is raised by :attr:`ChargingProblem.later_margin_kw`.
     ``alay``: columns of the summed future sessions (:mod:`v2b.opt.aggregate`).
     """
-    load_max = _later_margin(problem, problem.grid.block_max(problem.load_kw))
+    load_max = _later_margin(problem, problem.grid.block_max(problem.load_kw), problem.peak_floor_by_scenario)
     ev_max = _ev_block_max(problem, lay)
     need = load_max + ev_max > problem.peak_floor_by_scenario[:, None] + 1e-9
     if problem.coming_load_kw is not None:
@@ -259,7 +264,8 @@ def window_peaks(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | 
     offset = 0
     for w in range(k):
         in_window = np.where(problem.window_slots[w][None, :], problem.load_kw, -INF)
-        load_max = _later_margin(problem, problem.grid.block_max(in_window))
+        load_max = _later_margin(problem, problem.grid.block_max(in_window),
+                                 np.full(problem.n_scenarios, problem.window_floor_kw[w]))
         need = np.isfinite(load_max) & (load_max + ev_max > problem.window_floor_kw[w] + 1e-9)
         row_id, parts = _ev_rows(problem, lay, need, -1.0)
         s, _ = np.nonzero(need)
