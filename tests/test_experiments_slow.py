@@ -15,8 +15,9 @@ from v2b.experiments.table import with_oracle_gap
 pytestmark = pytest.mark.slow
 
 #: Largest gap to the oracle on test months 0 and 1 (docs/results.md, "Load information":
-#: measured 0.19-0.89 % with the paper's information, 2.14-2.32 % with a meter's).
-BOUND = {"paper": 0.03, "measured": 0.04}
+#: measured 0.19-0.89 % with the paper's information, 1.88-2.11 % with a meter's); with a
+#: meter's, the bound is the 3 % issue 8 asks of the mean over ten months.
+BOUND = {"paper": 0.03, "measured": 0.03}
 
 
 @pytest.mark.parametrize("load_info", ["paper", "measured"])
