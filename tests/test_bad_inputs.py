@@ -364,3 +364,19 @@ def test_the_later_margin_is_validated_and_passed_to_the_run(tmp_path, monkeypat
     seen.clear()
     runner.invoke(app, [*base, "--later-margin", "0.9"], catch_exceptions=False)
     assert seen and all(spec.options["later_margin_quantile"] == 0.9 for spec in seen)
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_future_days_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
+    seen: list = []
+
+    def capture(specs, *_args, **_kwargs):
+        seen.extend(specs if isinstance(specs, list) else [specs])
+        raise Stop("stop")
+
+    monkeypatch.setattr(f"v2b.cli.sim.{'run' if command == 'simulate' else 'run_many'}", capture)
+    base = DIR_OUTPUTS[command](str(tmp_path / "r"))
+    refused(*base, "--future-days", "-5", expected=("--future-days", "-5"))
+    assert not seen
+    runner.invoke(app, [*base, "--future-days", "100"], catch_exceptions=False)
+    assert seen and all(spec.options["future_days"] == 100 for spec in seen)

@@ -216,3 +216,28 @@ def test_the_break_even_quantile_prices_a_kw_slot_against_the_demand_charge(site
         assert (got is None) if expected is None else got == pytest.approx(expected)
     with pytest.raises(MpcOptionError, match="later_margin_quantile=1.5"):
         MpcOptions.from_dict({"later_margin_quantile": 1.5})
+
+
+def test_the_controller_draws_its_futures_among_similar_days_when_asked(site):
+    sampler = site_scenarios(site).future_sampler()
+    calls: list = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(sampler, name)
+
+        def sample(self, obs, n, rng, among=None):
+            calls.append(among)
+            return sampler.sample(obs, n, rng, among=among)
+
+    rng = np.random.default_rng(9)
+    obs = random_observation(rng, site, slot_of_day=40)
+    for options, expected in (({}, None), ({"future_days": 50}, 50)):
+        policy = SmartCharging()
+        policy.reset(PolicyContext(site=site, rng=np.random.default_rng(0), futures=Spy(), episode_days=21,
+                                   options=options))
+        calls.clear()
+        assert len(policy.sample_futures(obs, 4)) == 4
+        assert calls == [expected]
+    with pytest.raises(MpcOptionError, match="future_days=-1"):
+        MpcOptions.from_dict({"future_days": -1})

@@ -197,3 +197,22 @@ def test_the_coming_slot_from_similar_days_is_sharper_and_still_calibrated(sc):
     assert 0.035 <= share["similar"] <= 0.07
     assert kept["similar"] < 0.9 * kept["all"]
     assert sampler.similar_days(observation(load[:0], day=0, known=False)).size == sampler.n_days
+
+
+def test_futures_drawn_among_the_similar_days_come_from_those_days_only(sc):
+    sampler = sc.future_sampler()
+    load = sc.test_episode(1).load_kw
+    obs = observation(load[:40], day=0, known=True)
+    near = set(sampler.similar_days(obs, 10).tolist())
+    futures = sampler.sample(obs, 30, np.random.default_rng(2), among=10)
+    # each future's load after the current slot is one of the ten days', rescaled by one ratio
+    for f in futures:
+        rest = np.asarray(f.load_kw[1:])
+        after = SLOTS_PER_DAY - rest.size
+        shapes = {d: sampler.load_kw[d, after:] / sampler.load_kw[d, after:].mean() for d in near}
+        fits = [d for d, shape in shapes.items() if np.allclose(rest / rest.mean(), shape)]
+        assert len(fits) >= 1
+    # without ``among`` the same generator draws from the whole pool, as before
+    a = sampler.sample(obs, 5, np.random.default_rng(3))
+    b = sampler.sample(obs, 5, np.random.default_rng(3), among=None)
+    assert all(np.array_equal(x.load_kw, y.load_kw) for x, y in zip(a, b, strict=True))

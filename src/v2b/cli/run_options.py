@@ -107,6 +107,12 @@ ComingSlotOpt = Annotated[
                  "or samples (the futures' own draws)."),
 ]
 
+FutureDaysOpt = Annotated[
+    int | None,
+    typer.Option(help="Draw smart's and mpc-expected's futures from this many pool days shaped most "
+                 "like today so far (default 0: from every pool day, as the paper). docs/results.md."),
+]
+
 LaterMarginOpt = Annotated[
     float | None,
     typer.Option(help="With --load-info measured, the quantile of the similar days' one-slot moves "
@@ -133,10 +139,12 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
                    alpha: float | None = None, selection: str | None = None,
                    temperature: float | None = None, profile: str | None = None,
                    load_info: str = "measured", month_peak: str | None = None,
-                   coming_slot: str | None = None, later_margin: float | None = None) -> dict[str, Any]:
+                   coming_slot: str | None = None, later_margin: float | None = None,
+                   future_days: int | None = None) -> dict[str, Any]:
     """The run options (``RunSpec.options``) of the command-line values given."""
     check_choice("--load-info", load_info, LOAD_INFO)
     check_range("--later-margin", later_margin, 0.0, 1.0)
+    check_range("--future-days", future_days, 0)
     if month_peak is not None:
         check_choice("--month-peak", month_peak, MONTH_PEAK_MODES)
     if coming_slot is not None:
@@ -144,7 +152,8 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
     options: dict[str, Any] = {"milp": True} if milp else {}
     named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
              "choice_temperature_usd": temperature, "user_profile": profile, "load_info": load_info,
-             "month_peak": month_peak, "coming_slot": coming_slot, "later_margin_quantile": later_margin}
+             "month_peak": month_peak, "coming_slot": coming_slot, "later_margin_quantile": later_margin,
+             "future_days": future_days}
     options.update({k: v for k, v in named.items() if v is not None})
     return options
 

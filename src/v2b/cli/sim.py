@@ -24,6 +24,7 @@ from v2b.cli.run_options import (
     BudgetOpt,
     ComingSlotOpt,
     DaysOpt,
+    FutureDaysOpt,
     LaterMarginOpt,
     LoadInfoOpt,
     MilpOpt,
@@ -102,6 +103,7 @@ def simulate(
     month_peak: MonthPeakOpt = None,
     coming_slot: ComingSlotOpt = None,
     later_margin: LaterMarginOpt = None,
+    future_days: FutureDaysOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -126,7 +128,7 @@ def simulate(
             days=days,
             replay=replay,
             options=policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                   load_info, month_peak, coming_slot, later_margin),
+                                   load_info, month_peak, coming_slot, later_margin, future_days),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -197,6 +199,7 @@ def compare(
     month_peak: MonthPeakOpt = None,
     coming_slot: ComingSlotOpt = None,
     later_margin: LaterMarginOpt = None,
+    future_days: FutureDaysOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -225,7 +228,7 @@ def compare(
         episodes = 1 if openv2b is not None else (3 if episodes is None else episodes)
         names = policy_names(policies) if policies is not None else [row for row, _, _ in TABLE1_ROWS]
         options = policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                 load_info, month_peak, coming_slot, later_margin)
+                                 load_info, month_peak, coming_slot, later_margin, future_days)
         source = str(openv2b) if openv2b else None
         specs = [
             RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)

@@ -118,7 +118,11 @@ class SmartCharging(Policy):
         controller has watched (:mod:`v2b.control.mpc_history`), else (before the first
         whole day without a pool) the latest load held, counted as degenerate."""
         if self.ctx.futures is not None:
-            futures = self.ctx.futures.sample(obs, n, self.ctx.rng)
+            among = self.options.future_days
+            if among and hasattr(self.ctx.futures, "similar_days"):
+                futures = self.ctx.futures.sample(obs, n, self.ctx.rng, among=among)
+            else:
+                futures = self.ctx.futures.sample(obs, n, self.ctx.rng)
             return guard_coming_slot(futures, obs, self.ctx.futures, self.guard_quantile)
         seen = self._seen.sample(obs, n, self.ctx.rng)
         if seen is not None:

@@ -78,6 +78,11 @@ class MpcOptions:
         (:meth:`v2b.scenarios.futures.PoolFutureSampler.later_margins_kw`); ``None`` (default):
         the break-even quantile ``1 - K_SOC x 0.25 h / K_DC`` (:func:`break_even_quantile`);
         0: none, every later slot planned as if it will be measured.
+    future_days : int
+        Draw each decision's futures from this many pool days shaped most like today so far
+        (:meth:`v2b.scenarios.futures.PoolFutureSampler.similar_days`); 0 (default): from every
+        pool day, as the paper samples its generative model (measured both ways in
+        ``docs/results.md``, "Load information").
     """
 
     scenarios: int = 30
@@ -94,6 +99,7 @@ class MpcOptions:
     coming_slot: str = "excess"
     current_load_quantile: float = 0.95
     later_margin_quantile: float | None = None
+    future_days: int = 0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
@@ -109,6 +115,7 @@ class MpcOptions:
             ("recourse_bundles", opts.recourse_bundles, 0, 10_000),
             ("demand_weight", opts.demand_weight, 0.0, 100.0),
             ("min_charge_kw", opts.min_charge_kw, 0.0, 1000.0),
+            ("future_days", opts.future_days, 0, 1_000_000),
         ]
         if opts.solve_budget_s is not None:
             checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))

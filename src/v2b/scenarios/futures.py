@@ -167,11 +167,17 @@ class PoolFutureSampler:
                         departure[mine], self.requested_kwh[mine]))
         return out
 
-    def sample(self, obs: Observation, n: int, rng: np.random.Generator) -> list[Future]:
-        """``n`` futures of the rest of today (module docstring)."""
+    def sample(self, obs: Observation, n: int, rng: np.random.Generator,
+               among: int | None = None) -> list[Future]:
+        """``n`` futures of the rest of today (module docstring); with ``among``, their days
+        are drawn from the ``among`` :meth:`similar_days` only instead of the whole pool."""
         k = obs.slot_of_day
         seen = len(obs.load_today_kw)
-        days = rng.integers(self.n_days, size=n)
+        if among:
+            near = self.similar_days(obs, among)
+            days = near[rng.integers(near.size, size=n)]
+        else:
+            days = rng.integers(self.n_days, size=n)
         ratio = self._ratio(obs, self.cum_load[days, seen])
         loads = self.load_kw[days, k:] * ratio[:, None]
         loads[:, 0] = self._coming_slot(obs, days, loads[:, 0])
