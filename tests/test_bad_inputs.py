@@ -324,13 +324,9 @@ class Stop(UserError):
     """Stands in for the run, once its spec has been seen."""
 
 
-@pytest.mark.parametrize("command", ["simulate", "compare"])
-@pytest.mark.parametrize(("flag", "key", "bad", "choices", "given"), [
-    ("--load-info", "load_info", "oracle", "measured, paper", [(None, "measured"), ("paper", "paper")]),
-    ("--coming-slot", "coming_slot", "later", "excess, guard, samples", [("guard", "guard")]),
-])
-def test_information_options_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command, flag, key,
-                                                                 bad, choices, given):
+def captured_runs(monkeypatch, command: str) -> list:
+    """The run specs ``simulate`` or ``compare`` would start, collected instead of run (the
+    command then stops with :class:`Stop`)."""
     seen: list = []
 
     def capture(specs, *_args, **_kwargs):
@@ -338,6 +334,17 @@ def test_information_options_are_validated_and_passed_to_the_run(tmp_path, monke
         raise Stop("stop")
 
     monkeypatch.setattr(f"v2b.cli.sim.{'run' if command == 'simulate' else 'run_many'}", capture)
+    return seen
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+@pytest.mark.parametrize(("flag", "key", "bad", "choices", "given"), [
+    ("--load-info", "load_info", "oracle", "measured, paper", [(None, "measured"), ("paper", "paper")]),
+    ("--coming-slot", "coming_slot", "later", "excess, guard, samples", [("guard", "guard")]),
+])
+def test_information_options_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command, flag, key,
+                                                                 bad, choices, given):
+    seen = captured_runs(monkeypatch, command)
     base = (DIR_OUTPUTS[command](str(tmp_path / "r")))
     refused(*base, flag, bad, expected=(f"{flag} '{bad}'", choices))
     assert not seen
@@ -349,13 +356,7 @@ def test_information_options_are_validated_and_passed_to_the_run(tmp_path, monke
 
 @pytest.mark.parametrize("command", ["simulate", "compare"])
 def test_the_later_margin_is_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
-    seen: list = []
-
-    def capture(specs, *_args, **_kwargs):
-        seen.extend(specs if isinstance(specs, list) else [specs])
-        raise Stop("stop")
-
-    monkeypatch.setattr(f"v2b.cli.sim.{'run' if command == 'simulate' else 'run_many'}", capture)
+    seen = captured_runs(monkeypatch, command)
     base = DIR_OUTPUTS[command](str(tmp_path / "r"))
     refused(*base, "--later-margin", "1.5", expected=("--later-margin", "1.5"))
     assert not seen
@@ -368,13 +369,7 @@ def test_the_later_margin_is_validated_and_passed_to_the_run(tmp_path, monkeypat
 
 @pytest.mark.parametrize("command", ["simulate", "compare"])
 def test_future_days_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
-    seen: list = []
-
-    def capture(specs, *_args, **_kwargs):
-        seen.extend(specs if isinstance(specs, list) else [specs])
-        raise Stop("stop")
-
-    monkeypatch.setattr(f"v2b.cli.sim.{'run' if command == 'simulate' else 'run_many'}", capture)
+    seen = captured_runs(monkeypatch, command)
     base = DIR_OUTPUTS[command](str(tmp_path / "r"))
     refused(*base, "--future-days", "-5", expected=("--future-days", "-5"))
     assert not seen
