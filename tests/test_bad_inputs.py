@@ -375,3 +375,14 @@ def test_future_days_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, 
     assert not seen
     runner.invoke(app, [*base, "--future-days", "100"], catch_exceptions=False)
     assert seen and all(spec.options["future_days"] == 100 for spec in seen)
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_the_season_width_is_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
+    seen = captured_runs(monkeypatch, command)
+    base = DIR_OUTPUTS[command](str(tmp_path / "r"))
+    refused(*base, "--season-months", "13", expected=("--season-months", "13"))
+    refused(*base, "--season-months", "-1", expected=("--season-months", "-1"))
+    assert not seen
+    runner.invoke(app, [*base, "--season-months", "0"], catch_exceptions=False)
+    assert seen and all(spec.options["season_months"] == 0 for spec in seen)

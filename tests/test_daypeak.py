@@ -50,3 +50,18 @@ def test_the_prior_modes_come_from_the_pool():
     tradeoff = MonthPeakPrior.from_sampler(Pool(), site, "pool-tradeoff")
     assert building.peak_kw[0].tolist() == [50.0, 80.0]
     assert tradeoff.peak_kw[0, 1] == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize("mode", ["pool", "pool-tradeoff"])
+def test_the_prior_takes_the_pools_calendar_months_and_the_season_width(mode):
+    class Pool:
+        month_of_year = np.array([7])
+
+        def pool_months(self):
+            keys = ("session_day", "arrival_sod", "departure_sod", "energy_kwh")
+            return [(LOAD, *[ONE_CAR[k] for k in keys])]
+
+    from helpers import tiny_site
+
+    prior = MonthPeakPrior.from_sampler(Pool(), tiny_site(), mode, season_months=1.5)
+    assert prior.month_of_year.tolist() == [7] and prior.season_months == 1.5

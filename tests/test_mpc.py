@@ -145,7 +145,8 @@ def test_bundled_recourse_and_blocks_still_plan_feasibly():
 
 @pytest.mark.parametrize(
     "options",
-    [{"scenarios": 0}, {"solve_budget_s": -1.0}, {"demand_weight": -2}, {"month_peak": "all"}],
+    [{"scenarios": 0}, {"solve_budget_s": -1.0}, {"demand_weight": -2}, {"month_peak": "all"},
+     {"season_months": -1.0}, {"season_months": 13}],
 )
 def test_bad_options_name_the_option(options):
     with pytest.raises(MpcOptionError, match=next(iter(options))):
@@ -171,6 +172,58 @@ def test_month_peak_prior_follows_the_season_seen_so_far():
     np.testing.assert_allclose(prior.floors(history, obs, 4), 150.0)
     last = dataclasses.replace(obs, day=19, slot=19 * 96 + 40, peak_so_far_kw=80.0)
     np.testing.assert_allclose(prior.floors(history, last, 3), 80.0)
+
+
+def _morning(month_of_year: int) -> Observation:
+    return Observation(
+        slot=26, day=0, slot_of_day=26, episode_days=20, load_today_kw=np.full(27, 80.0),
+        peak_so_far_kw=0.0, occupied=np.zeros(2, bool), session_ids=("", ""),
+        energy_kwh=np.zeros(2), battery_kwh=np.zeros(2), target_kwh=np.zeros(2),
+        floor_kwh=np.zeros(2), arrival_slot=np.full(2, -1), departure_slot=np.full(2, -1),
+        departure_floor_kwh=np.zeros(2), month_of_year=month_of_year,
+    )
+
+
+def test_month_peak_prior_weighs_the_calendar_month_when_the_morning_cannot_tell():
+    # Pool months with the same mornings: August months peak at 200 kW, October ones at 150 kW.
+    def month(peak_kw):
+        load = np.full((20, 96), 80.0)
+        load[:, 60] = peak_kw
+        return load
+
+    pool = [month(200.0), month(200.0), month(150.0), month(150.0)]
+    calendar = np.array([8, 8, 10, 10])
+    prior = MonthPeakPrior(pool, month_of_year=calendar, season_months=1.0)
+    history = LoadHistory()
+    october = _morning(10)
+    history.observe(october)
+    floors = prior.floors(history, october, 20)
+    # two months apart weigh exp(-2) against 1: about one floor in nine from August
+    assert np.median(floors) == 150.0 and (floors == 200.0).sum() == 2
+    np.testing.assert_allclose(np.median(prior.floors(history, _morning(8), 20)), 200.0)
+    # unknown date, kernel off, or no calendar months: every pool month alike, as before
+    blind = [prior.floors(history, _morning(0), 20),
+             MonthPeakPrior(pool, month_of_year=calendar, season_months=0.0).floors(history, october, 20),
+             MonthPeakPrior(pool).floors(history, october, 20)]
+    for f in blind:
+        assert (f == 200.0).sum() == 10 and (f == 150.0).sum() == 10
+    # December and January are one month apart
+    winter = MonthPeakPrior(pool[:3], month_of_year=np.array([1, 6, 7]), season_months=1.0)
+    assert (winter.floors(history, _morning(12), 20) == 200.0).sum() >= 15
+
+
+def test_month_peak_prior_rejects_calendar_months_that_do_not_match_the_pool():
+    with pytest.raises(ValueError, match="3 calendar months for 2 pool months"):
+        MonthPeakPrior([np.ones((2, 96))] * 2, month_of_year=np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match="season_months=-1"):
+        MonthPeakPrior([np.ones((2, 96))], season_months=-1.0)
+
+
+def test_the_engine_tells_policies_the_calendar_month():
+    ep = random_episode(np.random.default_rng(8), days=2, per_day=1)
+    sampler = RandomSampler()
+    simulate(tiny_site(flat_curve=False), ep, SmartCharging(), seed=1, futures=sampler, policy_options=FAST)
+    assert {o.month_of_year for o in sampler.seen} == {d.month for d in ep.dates}
 
 
 def test_without_a_sampler_smart_plans_on_a_persistence_future():

@@ -216,3 +216,9 @@ def test_futures_drawn_among_the_similar_days_come_from_those_days_only(sc):
     a = sampler.sample(obs, 5, np.random.default_rng(3))
     b = sampler.sample(obs, 5, np.random.default_rng(3), among=None)
     assert all(np.array_equal(x.load_kw, y.load_kw) for x, y in zip(a, b, strict=True))
+
+
+def test_the_pool_knows_each_months_calendar_month(sc):
+    sampler = sc.future_sampler()
+    months = [sc.pool_episode(i).dates[0].month for i in range(sc.n_pool)]
+    assert sampler.month_of_year.tolist() == months and len(set(months)) > 6

@@ -33,7 +33,8 @@ class Observation:
     s_k, which includes p^b_{t_k}); ``last_load_kw`` is the latest of those values,
     across midnight (NaN before the first slot of the episode). See
     ``docs/model.md``, "Observation: what is known of the load". ``weekday`` is
-    today's day of the week (0 = Monday; -1 where unknown). ``load_past_kw`` is
+    today's day of the week (0 = Monday; -1 where unknown), ``month_of_year`` today's
+    calendar month (1-12; 0 where unknown). ``load_past_kw`` is
     the metered load of the episode's earlier days, slot by slot (a read-only
     view; what a meter's history gives).
     ``peak_so_far_kw`` is the month's highest metered 15-minute power before
@@ -67,6 +68,7 @@ class Observation:
     current_load_known: bool = False
     last_load_kw: float = float("nan")
     weekday: int = -1
+    month_of_year: int = 0
     load_past_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ev_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ev_discharge_max_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))

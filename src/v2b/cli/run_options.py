@@ -110,7 +110,16 @@ ComingSlotOpt = Annotated[
 FutureDaysOpt = Annotated[
     int | None,
     typer.Option(help="Draw smart's and mpc-expected's futures from this many pool days shaped most "
-                 "like today so far (default 0: from every pool day, as the paper). docs/results.md."),
+                 "like today so far (default 100; 0: from every pool day, as the paper samples its "
+                 "model). docs/results.md."),
+]
+
+SeasonMonthsOpt = Annotated[
+    float | None,
+    typer.Option(help="Width in months of the calendar-month kernel with which smart and mpc-expected "
+                 "weigh the pool months behind their month floor (default 1: today's month and its "
+                 "neighbours count most; 0: every calendar month alike, as before 2026-12-02). "
+                 "docs/model.md."),
 ]
 
 LaterMarginOpt = Annotated[
@@ -140,11 +149,13 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
                    temperature: float | None = None, profile: str | None = None,
                    load_info: str = "measured", month_peak: str | None = None,
                    coming_slot: str | None = None, later_margin: float | None = None,
-                   future_days: int | None = None) -> dict[str, Any]:
+                   future_days: int | None = None,
+                   season_months: float | None = None) -> dict[str, Any]:
     """The run options (``RunSpec.options``) of the command-line values given."""
     check_choice("--load-info", load_info, LOAD_INFO)
     check_range("--later-margin", later_margin, 0.0, 1.0)
     check_range("--future-days", future_days, 0)
+    check_range("--season-months", season_months, 0.0, 12.0)
     if month_peak is not None:
         check_choice("--month-peak", month_peak, MONTH_PEAK_MODES)
     if coming_slot is not None:
@@ -153,7 +164,7 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
     named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
              "choice_temperature_usd": temperature, "user_profile": profile, "load_info": load_info,
              "month_peak": month_peak, "coming_slot": coming_slot, "later_margin_quantile": later_margin,
-             "future_days": future_days}
+             "future_days": future_days, "season_months": season_months}
     options.update({k: v for k, v in named.items() if v is not None})
     return options
 

@@ -33,6 +33,7 @@ from v2b.cli.run_options import (
     ProfileOpt,
     ReplayOpt,
     ScenariosOpt,
+    SeasonMonthsOpt,
     SeedOpt,
     SelectionOpt,
     SiteOpt,
@@ -104,6 +105,7 @@ def simulate(
     coming_slot: ComingSlotOpt = None,
     later_margin: LaterMarginOpt = None,
     future_days: FutureDaysOpt = None,
+    season_months: SeasonMonthsOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -128,7 +130,8 @@ def simulate(
             days=days,
             replay=replay,
             options=policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                   load_info, month_peak, coming_slot, later_margin, future_days),
+                                   load_info, month_peak, coming_slot, later_margin, future_days,
+                                 season_months),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -200,6 +203,7 @@ def compare(
     coming_slot: ComingSlotOpt = None,
     later_margin: LaterMarginOpt = None,
     future_days: FutureDaysOpt = None,
+    season_months: SeasonMonthsOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -228,7 +232,8 @@ def compare(
         episodes = 1 if openv2b is not None else (3 if episodes is None else episodes)
         names = policy_names(policies) if policies is not None else [row for row, _, _ in TABLE1_ROWS]
         options = policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
-                                 load_info, month_peak, coming_slot, later_margin, future_days)
+                                 load_info, month_peak, coming_slot, later_margin, future_days,
+                                 season_months)
         source = str(openv2b) if openv2b else None
         specs = [
             RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)

@@ -100,7 +100,8 @@ class SmartCharging(Policy):
         if ctx.futures is None:
             log.info("%s: no sampling pool; futures from the days it watches", self.name)
         elif self.options.month_peak != "none":
-            self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site, self.options.month_peak)
+            self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site, self.options.month_peak,
+                                                          self.options.season_months)
 
     def note_arrival(self, obs: Observation, request: ArrivalRequest) -> None:
         """What every policy built on this one records at an arrival (the load seen, the

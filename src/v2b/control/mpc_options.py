@@ -49,6 +49,11 @@ class MpcOptions:
         ``docs/results.md``); ``"pool-tradeoff"``: above the peak the pool months reach
         under the month's best trade between K_DC and K_SOC; ``"none"``: above the peak
         so far only, as in the paper.
+    season_months : float
+        The month floor's pool months also weigh by how near their calendar month is to
+        today's (a Gaussian kernel of this width in months, :mod:`v2b.control.mpc_peak`);
+        0: every calendar month alike (before 2026-12-02; measured both ways in
+        ``docs/results.md``, "Load information").
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.
@@ -80,9 +85,9 @@ class MpcOptions:
         0: none, every later slot planned as if it will be measured.
     future_days : int
         Draw each decision's futures from this many pool days shaped most like today so far
-        (:meth:`v2b.scenarios.futures.PoolFutureSampler.similar_days`); 0 (default): from every
-        pool day, as the paper samples its generative model (measured both ways in
-        ``docs/results.md``, "Load information").
+        (:meth:`v2b.scenarios.futures.PoolFutureSampler.similar_days`; default 100); 0: from
+        every pool day, as the paper samples its generative model (before 2026-12-02; measured
+        both ways in ``docs/results.md``, "Load information").
     """
 
     scenarios: int = 30
@@ -91,6 +96,7 @@ class MpcOptions:
     coarse_slots: int = 4
     demand_weight: float = 1.0
     month_peak: str = "pool"
+    season_months: float = 1.0
     recourse_bundles: int = 5
     future_model: str = "aggregate"
     warm_start: bool = False
@@ -99,7 +105,7 @@ class MpcOptions:
     coming_slot: str = "excess"
     current_load_quantile: float = 0.95
     later_margin_quantile: float | None = None
-    future_days: int = 0
+    future_days: int = 100
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
@@ -116,6 +122,7 @@ class MpcOptions:
             ("demand_weight", opts.demand_weight, 0.0, 100.0),
             ("min_charge_kw", opts.min_charge_kw, 0.0, 1000.0),
             ("future_days", opts.future_days, 0, 1_000_000),
+            ("season_months", opts.season_months, 0.0, 12.0),
         ]
         if opts.solve_budget_s is not None:
             checks.append(("solve_budget_s", opts.solve_budget_s, 1e-6, 3600.0))

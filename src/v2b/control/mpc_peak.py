@@ -10,15 +10,18 @@ that a later day's building load overrides regardless (measured in
 
 This module estimates the building's peak over the remaining days of the
 billing month from the sampling pool's months. Pool months whose average daily
-profile is close to the load seen so far this month (the same season) weigh
-more (a Gaussian kernel on the RMS distance, width ``bandwidth`` x the pool's
-mean load); each pool month contributes its highest daily peak over as many
-days as are left. Each scenario ``f`` gets the floor ``max(peak so far, M_f)``
-with ``M_f`` a weighted quantile of those peaks, so the SAA prices today's peak
-as ``K_DC x E_f[max(p_today, M_f)]``. On the default site's test months the
-10 % / 90 % quantiles bracketed the realised rest-of-month peak 86 % of the
-time, median error -0.8 kW (``docs/model.md``, "Controller: month-aware demand
-charge").
+profile is close to the load seen so far this month weigh more (a Gaussian kernel
+on the RMS distance, width ``bandwidth`` x the pool's mean load), and so do pool
+months of a calendar month near today's (a Gaussian kernel on the distance in
+months around the year, width ``season_months``): on the first morning of a month
+a few hours of load cannot tell October from August, the date can. Each pool
+month contributes its highest daily peak over as many days as are left. Each
+scenario ``f`` gets the floor ``max(peak so far, M_f)`` with ``M_f`` a weighted
+quantile of those peaks, so the SAA prices today's peak as
+``K_DC x E_f[max(p_today, M_f)]``. On the default site's test months the 10 % /
+90 % quantiles bracketed the realised rest-of-month peak 86 % of the time, median
+error -0.8 kW, before the calendar kernel (``docs/model.md``, "Controller:
+month-aware demand charge").
 """
 
 from __future__ import annotations
@@ -63,12 +66,25 @@ class MonthPeakPrior:
         Each pool month's building load, shape ``(days, 96)`` [kW].
     bandwidth : float
         Kernel width as a fraction of the pool's mean load.
+    day_peaks_kw : list of ndarray, optional
+        Each pool month's day peaks [kW] (default: its building's).
+    month_of_year : ndarray of int, optional
+        Each pool month's calendar month (1-12); without it the season is not weighed.
+    season_months : float
+        Width of the calendar-month kernel [months]; 0: every calendar month alike.
     """
 
     def __init__(self, months: list[np.ndarray], bandwidth: float = 0.06,
-                 day_peaks_kw: list[np.ndarray] | None = None):
+                 day_peaks_kw: list[np.ndarray] | None = None,
+                 month_of_year: np.ndarray | None = None, season_months: float = 0.0):
         if not months:
             raise ValueError("no pool months")
+        if month_of_year is not None and len(month_of_year) != len(months):
+            raise ValueError(f"{len(month_of_year)} calendar months for {len(months)} pool months")
+        if season_months < 0:
+            raise ValueError(f"season_months={season_months} must be at least 0")
+        self.month_of_year = None if month_of_year is None else np.asarray(month_of_year, dtype=int)
+        self.season_months = float(season_months)
         width = max(m.shape[0] for m in months)
         self.n_days = np.array([m.shape[0] for m in months])
         self.peak_kw = np.zeros((len(months), width))
@@ -78,7 +94,8 @@ class MonthPeakPrior:
         self.sigma_kw = bandwidth * float(self.profile_kw.mean())
 
     @classmethod
-    def from_sampler(cls, sampler: object, site: Site, mode: str = "pool") -> MonthPeakPrior | None:
+    def from_sampler(cls, sampler: object, site: Site, mode: str = "pool",
+                     season_months: float = 0.0) -> MonthPeakPrior | None:
         """The prior from the sampling pool the policy was given (never from anywhere the
         test episodes live); ``None`` when the sampler has no pool months.
 
@@ -86,15 +103,17 @@ class MonthPeakPrior:
         building's own; ``"pool-ev"``, the lowest peak at which its EVs could all be charged
         within their stays; ``"pool-tradeoff"``, the day's peak under the month's best trade
         between the demand charge and the unmet-energy penalty
-        (:func:`v2b.opt.daypeak.ev_day_peaks_kw`).
+        (:func:`v2b.opt.daypeak.ev_day_peaks_kw`). ``season_months``: the calendar-month
+        kernel's width (used where the sampler knows its months' calendar months).
         """
         months = getattr(sampler, "pool_months", None)
         if months is None:
             return None
         data = months()
         loads = [load for load, *_ in data]
+        season = {"month_of_year": getattr(sampler, "month_of_year", None), "season_months": season_months}
         if mode == "pool":
-            return cls(loads)
+            return cls(loads, **season)
         ch = site.charger_arrays
         rating = (float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
         tradeoff = None
@@ -105,7 +124,7 @@ class MonthPeakPrior:
         if key not in cached:
             cached[key] = [ev_day_peaks_kw(load, day, arrive, leave, kwh, *rating, month_tradeoff=tradeoff)
                            for load, day, arrive, leave, kwh in data]
-        return cls(loads, day_peaks_kw=cached[key])
+        return cls(loads, day_peaks_kw=cached[key], **season)
 
     def rest_of_month_kw(self, history: LoadHistory, obs: Observation) -> tuple[np.ndarray, np.ndarray]:
         """Each pool month's highest daily peak over the days left, and its weight."""
@@ -115,7 +134,12 @@ class MonthPeakPrior:
             sq += ((load[None, :] - self.profile_kw[:, : load.size]) ** 2).sum(axis=1)
             count += load.size
         distance = np.sqrt(sq / max(count, 1))
-        weight = np.exp(-0.5 * ((distance - distance.min()) / self.sigma_kw) ** 2)
+        log_weight = -0.5 * ((distance - distance.min()) / self.sigma_kw) ** 2
+        if self.month_of_year is not None and self.season_months > 0 and 1 <= obs.month_of_year <= 12:
+            apart = np.abs(self.month_of_year - obs.month_of_year) % 12
+            apart = np.minimum(apart, 12 - apart)
+            log_weight = log_weight - 0.5 * (apart / self.season_months) ** 2
+        weight = np.exp(log_weight - log_weight.max())
         rest = np.arange(obs.day + 1, obs.episode_days)
         if rest.size == 0:
             return np.zeros(months.size), weight / weight.sum()

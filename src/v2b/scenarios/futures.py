@@ -56,6 +56,8 @@ class PoolFutureSampler:
         self.cum_sq_load = np.concatenate([np.zeros((self.n_days, 1)), np.cumsum(self.load_kw**2, axis=1)],
                                           axis=1)
         self.month_days = np.array([len(e.dates) for e in pool])
+        #: each pool month's calendar month (1-12), for priors that weigh the season
+        self.month_of_year = np.array([e.dates[0].month for e in pool])
         offsets = np.cumsum([0] + [len(e.dates) for e in pool[:-1]])
         g_day = np.concatenate([e.day + o for e, o in zip(pool, offsets, strict=True)])
         self.session_day = g_day

@@ -249,6 +249,7 @@ class Simulator:
             current_load_known=known,
             last_load_kw=float(self.trace.building_kw[last]) if last >= 0 else float("nan"),
             weekday=self.episode.dates[t // SLOTS_PER_DAY].weekday(),
+            month_of_year=self.episode.dates[t // SLOTS_PER_DAY].month,
             load_past_kw=self._past_view(day_start),
             price_today_per_kwh=self.trace.price_per_kwh[day_start : day_start + SLOTS_PER_DAY].copy(),
             window_peaks_so_far_kw=self.window_peaks_kw.copy(),
