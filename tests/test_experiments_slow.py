@@ -15,7 +15,7 @@ from v2b.experiments.table import with_oracle_gap
 pytestmark = pytest.mark.slow
 
 #: Largest gap to the oracle on test months 0 and 1 (docs/results.md, "Load information":
-#: measured 0.19-0.89 % with the paper's information, 1.88-2.11 % with a meter's); with a
+#: measured 0.26-0.45 % with the paper's information, 2.08-2.31 % with a meter's); with a
 #: meter's, the bound is the 3 % issue 8 asks of the mean over ten months.
 BOUND = {"paper": 0.03, "measured": 0.03}
 

@@ -110,8 +110,7 @@ ComingSlotOpt = Annotated[
 FutureDaysOpt = Annotated[
     int | None,
     typer.Option(help="Draw smart's and mpc-expected's futures from this many pool days shaped most "
-                 "like today so far (default 100; 0: from every pool day, as the paper samples its "
-                 "model). docs/results.md."),
+                 "like today so far (default 0: from every pool day, as the paper). docs/results.md."),
 ]
 
 SeasonMonthsOpt = Annotated[

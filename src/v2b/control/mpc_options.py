@@ -85,9 +85,9 @@ class MpcOptions:
         0: none, every later slot planned as if it will be measured.
     future_days : int
         Draw each decision's futures from this many pool days shaped most like today so far
-        (:meth:`v2b.scenarios.futures.PoolFutureSampler.similar_days`; default 100); 0: from
-        every pool day, as the paper samples its generative model (before 2026-12-02; measured
-        both ways in ``docs/results.md``, "Load information").
+        (:meth:`v2b.scenarios.futures.PoolFutureSampler.similar_days`); 0 (default): from every
+        pool day, as the paper samples its generative model (measured both ways in
+        ``docs/results.md``, "Load information").
     """
 
     scenarios: int = 30
@@ -105,7 +105,7 @@ class MpcOptions:
     coming_slot: str = "excess"
     current_load_quantile: float = 0.95
     later_margin_quantile: float | None = None
-    future_days: int = 100
+    future_days: int = 0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], default_scenarios: int = 30) -> MpcOptions:
