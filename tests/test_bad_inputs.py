@@ -367,22 +367,21 @@ def test_the_later_margin_is_validated_and_passed_to_the_run(tmp_path, monkeypat
     assert seen and all(spec.options["later_margin_quantile"] == 0.9 for spec in seen)
 
 
-@pytest.mark.parametrize("command", ["simulate", "compare"])
-def test_future_days_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
-    seen = captured_runs(monkeypatch, command)
-    base = DIR_OUTPUTS[command](str(tmp_path / "r"))
-    refused(*base, "--future-days", "-5", expected=("--future-days", "-5"))
-    assert not seen
-    runner.invoke(app, [*base, "--future-days", "100"], catch_exceptions=False)
-    assert seen and all(spec.options["future_days"] == 100 for spec in seen)
+#: controller options given on the command line: flag, values refused, a value passed, its option key
+CONTROLLER_FLAGS = [
+    ("--future-days", ["-5"], "100", "future_days", 100),
+    ("--season-months", ["13", "-1"], "0", "season_months", 0),
+]
 
 
 @pytest.mark.parametrize("command", ["simulate", "compare"])
-def test_the_season_width_is_validated_and_passed_to_the_run(tmp_path, monkeypatch, command):
+@pytest.mark.parametrize(("flag", "bad", "good", "key", "value"), CONTROLLER_FLAGS)
+def test_controller_flags_are_validated_and_passed_to_the_run(tmp_path, monkeypatch, command, flag, bad,
+                                                              good, key, value):
     seen = captured_runs(monkeypatch, command)
     base = DIR_OUTPUTS[command](str(tmp_path / "r"))
-    refused(*base, "--season-months", "13", expected=("--season-months", "13"))
-    refused(*base, "--season-months", "-1", expected=("--season-months", "-1"))
+    for wrong in bad:
+        refused(*base, flag, wrong, expected=(flag, wrong))
     assert not seen
-    runner.invoke(app, [*base, "--season-months", "0"], catch_exceptions=False)
-    assert seen and all(spec.options["season_months"] == 0 for spec in seen)
+    runner.invoke(app, [*base, flag, good], catch_exceptions=False)
+    assert seen and all(spec.options[key] == value for spec in seen)
