@@ -385,3 +385,15 @@ def test_controller_flags_are_validated_and_passed_to_the_run(tmp_path, monkeypa
     assert not seen
     runner.invoke(app, [*base, flag, good], catch_exceptions=False)
     assert seen and all(spec.options[key] == value for spec in seen)
+
+
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_the_billing_history_switch_and_the_value_mode_reach_the_run(tmp_path, monkeypatch, command):
+    seen = captured_runs(monkeypatch, command)
+    base = DIR_OUTPUTS[command](str(tmp_path / "r"))
+    runner.invoke(app, [*base], catch_exceptions=False)
+    assert seen and all("billing_history" not in spec.options for spec in seen)
+    seen.clear()
+    runner.invoke(app, [*base, "--month-peak", "pool-value", "--no-billing-history"], catch_exceptions=False)
+    assert seen and all(spec.options["billing_history"] is False for spec in seen)
+    assert all(spec.options["month_peak"] == "pool-value" for spec in seen)

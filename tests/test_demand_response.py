@@ -168,8 +168,9 @@ def test_each_tariff_term_is_a_named_piece_of_the_lp():
     car = Session("a", 40, 80, 60.0, 0.2, 0.8)
     episode = Episode("tiny", "replay", 0, (dt.date(2023, 7, 14),), load, (car,))
     lp, _ = assemble(month_problem(site, episode)[0])
-    # every term but the unmeasured slot's (a controller's, never in the oracle's month LP)
-    tariff_terms = [name for name, _, _ in TERMS if name != "coming_slot_excess"]
+    # every term but the controller's own (the unmeasured slot, the later days' EVs: never in
+    # the oracle's month LP)
+    tariff_terms = [name for name, _, _ in TERMS if name not in ("coming_slot_excess", "rest_of_month_unmet")]
     assert list(lp.col_ranges) == tariff_terms
     ends = [lp.col_ranges[name] for name in tariff_terms]
     assert all(a[1] == b[0] for a, b in zip(ends, ends[1:], strict=False)) and ends[-1][1] == lp.n_cols

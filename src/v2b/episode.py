@@ -73,6 +73,10 @@ class Episode:
     ``overnight``: sessions may stay past midnight, up to the episode's end (its dates must
     then be consecutive days; ``docs/model.md``, "Overnight sessions"); otherwise every
     car leaves by the end of its arrival's day.
+    ``peak_history_kw``: the site's billing history before this month, oldest first, as
+    (calendar month 1-12, the building's own highest 15-minute load that month [kW]); what a
+    site knows from its past bills and meter (``docs/model.md``, "Controller: month-aware
+    demand charge"). Empty where the site has none.
     """
 
     site_name: str
@@ -82,8 +86,13 @@ class Episode:
     load_kw: np.ndarray
     sessions: tuple[Session, ...] = field(default=())
     overnight: bool = False
+    peak_history_kw: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
+        for month, peak_kw in self.peak_history_kw:
+            if not (isinstance(month, int) and 1 <= month <= 12 and math.isfinite(peak_kw) and peak_kw > 0):
+                raise ValueError(f"peak_history_kw entry ({month!r}, {peak_kw!r}) needs a calendar month "
+                                 "1-12 and a positive peak [kW]")
         if self.load_kw.shape != (len(self.dates) * SLOTS_PER_DAY,):
             raise ValueError(
                 f"load_kw has shape {self.load_kw.shape}, expected ({len(self.dates) * SLOTS_PER_DAY},)"
@@ -121,4 +130,5 @@ class Episode:
             sessions=tuple(s if s.departure_slot <= end else replace(s, departure_slot=end)
                            for s in self.sessions if s.arrival_slot < end),
             overnight=self.overnight,
+            peak_history_kw=self.peak_history_kw,
         )

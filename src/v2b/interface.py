@@ -208,7 +208,8 @@ class PolicyContext:
     future sampler, a seeded generator, and the episode's length in days.
 
     ``oracle_episode`` is set only for policies with ``sees_future = True`` (the
-    perfect-foresight bound); every causal policy gets ``None``.
+    perfect-foresight bound); every causal policy gets ``None``. ``peak_history_kw``: the
+    site's billing history before this month (:attr:`v2b.episode.Episode.peak_history_kw`).
     """
 
     site: Site
@@ -217,6 +218,7 @@ class PolicyContext:
     episode_days: int
     options: dict[str, Any] = field(default_factory=dict)
     oracle_episode: Episode | None = None
+    peak_history_kw: tuple[tuple[int, float], ...] = ()
 
 
 class Policy(ABC):

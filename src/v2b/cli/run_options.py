@@ -95,8 +95,10 @@ ProfileOpt = Annotated[
 MonthPeakOpt = Annotated[
     str | None,
     typer.Option(help="How smart and mpc-expected price today's peak against the month's: pool (default: "
-                 "above the rest of the month's expected building peak), pool-ev, pool-tradeoff (both "
-                 "measured worse, docs/results.md) or none (the peak so far, as the paper)."),
+                 "above the rest of the month's expected building peak), pool-value (the same, and the "
+                 "later days' EV energy a higher peak would let through priced at K_SOC), pool-ev, "
+                 "pool-tradeoff (both measured worse, docs/results.md) or none (the peak so far, as the "
+                 "paper)."),
 ]
 
 ComingSlotOpt = Annotated[
@@ -119,6 +121,15 @@ SeasonMonthsOpt = Annotated[
                  "weigh the pool months behind their month floor (default 1: today's month and its "
                  "neighbours count most; 0: every calendar month alike, as before 2026-12-02). "
                  "docs/model.md."),
+]
+
+BillingHistoryOpt = Annotated[
+    bool | None,
+    typer.Option("--billing-history/--no-billing-history",
+                 help="With --month-peak pool-value: whether smart and mpc-expected scale their month "
+                 "floor's pool peaks to how the site's earlier months peaked against the pool's "
+                 "(default: on, where an episode has a billing history: recorded months have the "
+                 "months before them). docs/model.md."),
 ]
 
 LaterMarginOpt = Annotated[
@@ -149,7 +160,8 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
                    load_info: str = "measured", month_peak: str | None = None,
                    coming_slot: str | None = None, later_margin: float | None = None,
                    future_days: int | None = None,
-                   season_months: float | None = None) -> dict[str, Any]:
+                   season_months: float | None = None,
+                   billing_history: bool | None = None) -> dict[str, Any]:
     """The run options (``RunSpec.options``) of the command-line values given."""
     check_choice("--load-info", load_info, LOAD_INFO)
     check_range("--later-margin", later_margin, 0.0, 1.0)
@@ -163,7 +175,7 @@ def policy_options(scenarios: int | None, budget: float | None, milp: bool = Fal
     named = {"scenarios": scenarios, "solve_budget_s": budget, "alpha": alpha, "selection": selection,
              "choice_temperature_usd": temperature, "user_profile": profile, "load_info": load_info,
              "month_peak": month_peak, "coming_slot": coming_slot, "later_margin_quantile": later_margin,
-             "future_days": future_days, "season_months": season_months}
+             "future_days": future_days, "season_months": season_months, "billing_history": billing_history}
     options.update({k: v for k, v in named.items() if v is not None})
     return options
 

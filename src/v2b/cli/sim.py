@@ -21,6 +21,7 @@ from v2b.cli.common import (
 )
 from v2b.cli.run_options import (
     AlphaOpt,
+    BillingHistoryOpt,
     BudgetOpt,
     ComingSlotOpt,
     DaysOpt,
@@ -106,6 +107,7 @@ def simulate(
     later_margin: LaterMarginOpt = None,
     future_days: FutureDaysOpt = None,
     season_months: SeasonMonthsOpt = None,
+    billing_history: BillingHistoryOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
 ) -> None:
@@ -131,7 +133,7 @@ def simulate(
             replay=replay,
             options=policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
                                    load_info, month_peak, coming_slot, later_margin, future_days,
-                                 season_months),
+                                   season_months, billing_history),
             skip_invalid=skip_invalid,
             openv2b=str(openv2b) if openv2b else None,
         )
@@ -204,6 +206,7 @@ def compare(
     later_margin: LaterMarginOpt = None,
     future_days: FutureDaysOpt = None,
     season_months: SeasonMonthsOpt = None,
+    billing_history: BillingHistoryOpt = None,
     skip_invalid: SkipOpt = False,
     openv2b: OpenV2BOpt = None,
     workers: Annotated[
@@ -233,7 +236,7 @@ def compare(
         names = policy_names(policies) if policies is not None else [row for row, _, _ in TABLE1_ROWS]
         options = policy_options(scenarios, solve_budget_s, milp, alpha, selection, temperature, profile,
                                  load_info, month_peak, coming_slot, later_margin, future_days,
-                                 season_months)
+                                 season_months, billing_history)
         source = str(openv2b) if openv2b else None
         specs = [
             RunSpec(site, name, ep, seed, days, replay, options, skip_invalid, source)

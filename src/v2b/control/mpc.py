@@ -19,7 +19,7 @@ import numpy as np
 from v2b.control.heuristics import coming_margin_kw, deadline_key, sorted_within_threshold
 from v2b.control.mpc_history import SeenDays
 from v2b.control.mpc_options import MpcOptions, break_even_quantile
-from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior
+from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior, SeenDayUnmet
 from v2b.interface import ArrivalRequest, Future, Menu, Observation, Policy, PolicyContext
 from v2b.opt.charging import Plan, solve_plan
 from v2b.opt.highs import HighsSolver
@@ -97,11 +97,16 @@ class SmartCharging(Policy):
         self._history = LoadHistory()
         self._warm: WarmState | None = None
         self.peak_prior: MonthPeakPrior | None = None
+        self._seen_unmet: SeenDayUnmet | None = None
         if ctx.futures is None:
             log.info("%s: no sampling pool; futures from the days it watches", self.name)
         elif self.options.month_peak != "none":
+            history = ctx.peak_history_kw if self.options.billing_history else ()
             self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site, self.options.month_peak,
-                                                          self.options.season_months)
+                                                          self.options.season_months, history)
+            if self.peak_prior is not None and self.peak_prior.unmet_kwh is not None:
+                ch = ctx.site.charger_arrays
+                self._seen_unmet = SeenDayUnmet(float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
 
     def note_arrival(self, obs: Observation, request: ArrivalRequest) -> None:
         """What every policy built on this one records at an arrival (the load seen, the
@@ -171,9 +176,11 @@ class SmartCharging(Policy):
         """
         o = self.options
         self._history.observe(obs)
-        floor = None
+        floor, cuts = None, None
         if self.peak_prior is not None:
-            floor = self.peak_prior.floors(self._history, obs, n_futures)
+            if self._seen_unmet is not None:
+                self._seen_unmet.update(self._seen, obs)
+            floor, cuts = self.peak_prior.unmet_cuts(self._history, obs, n_futures, self._seen_unmet)
         coming = self.coming_load_kw(obs)
         return {
             "fine_slots": o.fine_slots,
@@ -184,6 +191,7 @@ class SmartCharging(Policy):
             "future_model": o.future_model,
             "coming_load_kw": coming,
             "later_margin_kw": self.later_margin_kw(obs) if coming is not None else None,
+            "rest_unmet_cuts": cuts,
         }
 
     def problem(self, obs: Observation, futures: list[Future]) -> ChargingProblem:

@@ -68,6 +68,18 @@ class SeenDays:
                 # Episodes are weekdays in a row: count back from today's weekday.
                 self._weekday.setdefault(d, (obs.weekday - (obs.day - d)) % 5 if obs.weekday >= 0 else -1)
 
+    def day_load_kw(self, day: int) -> np.ndarray:
+        """A watched day's load over all 96 slots [kW] (see :func:`_full_day`)."""
+        return _full_day(self._load[day])
+
+    def day_sessions(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A watched day's arrivals: arrival and departure slot of day, energy asked [kWh]."""
+        mine = [x for x in self._sessions if x.day == day]
+        arrive = np.array([x.arrival_sod for x in mine], dtype=np.int64)
+        leave = np.array([max(x.departure_sod, x.arrival_sod + 1) for x in mine], dtype=np.int64)
+        kwh = np.array([max(x.soc_requested - x.soc_arrival, 0.0) * x.battery_kwh for x in mine])
+        return arrive, np.minimum(leave, SLOTS_PER_DAY), kwh
+
     def whole_days(self, before_day: int) -> list[int]:
         return sorted(d for d in self._load if d < before_day and self._load[d].size)
 

@@ -17,7 +17,7 @@ from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
 from v2b.timegrid import SLOT_MINUTES
 
-MONTH_PEAK_MODES = ("pool", "pool-ev", "pool-tradeoff", "none")
+MONTH_PEAK_MODES = ("pool", "pool-ev", "pool-tradeoff", "pool-value", "none")
 COMING_SLOT_MODES = ("excess", "guard", "samples")
 
 
@@ -44,16 +44,25 @@ class MpcOptions:
         Multiplier on K_DC for the day's planned peak (1 = paper).
     month_peak : str
         ``"pool"``: today's peak is priced above the rest of the month's expected
-        building peak (:mod:`v2b.control.mpc_peak`); ``"pool-ev"``: above the peak the
-        pool days' EVs would need to be charged in full (measured worse,
-        ``docs/results.md``); ``"pool-tradeoff"``: above the peak the pool months reach
-        under the month's best trade between K_DC and K_SOC; ``"none"``: above the peak
-        so far only, as in the paper.
+        building peak (:mod:`v2b.control.mpc_peak`); ``"pool-value"``: the same floor levelled
+        by the billing history, and the later days' unmet EV energy against the month's peak
+        priced at K_SOC (from the pool months and the days seen; measured better on the
+        recorded months with the paper's information, worse elsewhere, ``docs/results.md``);
+        ``"pool-ev"``: above the peak the pool days'
+        EVs would need to be charged in full; ``"pool-tradeoff"``: above the peak the pool
+        months reach under the month's best trade between K_DC and K_SOC (the last three
+        measured worse, ``docs/results.md``); ``"none"``: above the peak so far only, as in the
+        paper.
     season_months : float
         The month floor's pool months also weigh by how near their calendar month is to
         today's (a Gaussian kernel of this width in months, :mod:`v2b.control.mpc_peak`);
         0: every calendar month alike (before 2026-12-02; measured both ways in
         ``docs/results.md``, "Load information").
+    billing_history : bool
+        With ``month_peak = "pool-value"``: the month floor's pool peaks are scaled to how this
+        site's earlier months peaked against the pool's
+        (:func:`v2b.control.mpc_peak.history_level`), where the episode has a billing history
+        (recorded months do).
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.
@@ -97,6 +106,7 @@ class MpcOptions:
     demand_weight: float = 1.0
     month_peak: str = "pool"
     season_months: float = 1.0
+    billing_history: bool = True
     recourse_bundles: int = 5
     future_model: str = "aggregate"
     warm_start: bool = False
@@ -137,6 +147,8 @@ class MpcOptions:
             raise MpcOptionError(
                 f"option future_model={opts.future_model!r} must be one of {', '.join(FUTURE_MODELS)}"
             )
+        if not isinstance(opts.billing_history, bool):
+            raise MpcOptionError(f"option billing_history={opts.billing_history!r} must be true or false")
         if opts.month_peak not in MONTH_PEAK_MODES:
             raise MpcOptionError(
                 f"option month_peak={opts.month_peak!r} must be one of {', '.join(MONTH_PEAK_MODES)}"

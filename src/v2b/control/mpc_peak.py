@@ -22,6 +22,11 @@ quantile of those peaks, so the SAA prices today's peak as
 90 % quantiles bracketed the realised rest-of-month peak 86 % of the time, median
 error -0.8 kW, before the calendar kernel (``docs/model.md``, "Controller:
 month-aware demand charge").
+
+With ``month_peak = "pool-value"`` the floor also carries the later days' EVs: the energy
+they would leave unmet under each month's peak, from the pool month of each scenario's floor
+and the days seen this month (:meth:`MonthPeakPrior.unmet_cuts`), and the pool's peaks are
+levelled by the site's billing history (:func:`history_level`).
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ import weakref
 
 import numpy as np
 
+from v2b.control.mpc_history import SeenDays
 from v2b.interface import Observation
-from v2b.opt.daypeak import ev_day_peaks_kw
+from v2b.opt.daypeak import UNMET_HEADROOM_KW, ev_day_peaks_kw, ev_unmet_curves_kwh
 from v2b.site import Site
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,77 @@ class LoadHistory:
         return sorted(self._days.items())
 
 
+#: Pseudo-months at the pool's own level that the billing history's level is shrunk towards
+#: (with one month of history, a third of its deviation is believed).
+HISTORY_PSEUDO_MONTHS = 2.0
+
+
+def history_level(month_peak_kw: np.ndarray, month_of_year: np.ndarray | None,
+                  history: tuple[tuple[int, float], ...], season_months: float) -> float:
+    """How high this site's months peak against the pool's months (1: as the pool says).
+
+    Each billed month's building peak over the pool months' typical peak for its calendar
+    month (their geometric mean weighed by the calendar kernel of width ``season_months``;
+    every pool month alike without calendar months), geometric mean over the history shrunk
+    towards 1 with :data:`HISTORY_PSEUDO_MONTHS`. ``month_peak_kw``: each pool month's highest
+    building load [kW]."""
+    if not history:
+        return 1.0
+    log_peak = np.log(np.maximum(month_peak_kw, 1e-9))
+    log_ratio = []
+    for month, peak_kw in history:
+        weight = np.ones(log_peak.size)
+        if month_of_year is not None and season_months > 0:
+            apart = np.abs(month_of_year - month) % 12
+            weight = np.exp(-0.5 * (np.minimum(apart, 12 - apart) / season_months) ** 2)
+        log_ratio.append(np.log(peak_kw) - float(weight @ log_peak / weight.sum()))
+    return float(np.exp(np.sum(log_ratio) / (len(log_ratio) + HISTORY_PSEUDO_MONTHS)))
+
+
+#: Days at the pool months' curves that the curve of the days seen this month is shrunk
+#: towards: after one day seen its curve counts a third, after ten days five sixths.
+SEEN_PSEUDO_DAYS = 2.0
+#: Caps around a seen day's own building peak at which its EVs' unmet energy is measured [kW]:
+#: below its peak too, since the month's peak may stay under a day already seen.
+SEEN_HEADROOM_KW = np.array([-40.0, -20.0, -10.0, -5.0, 0.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0])
+
+
+class SeenDayUnmet:
+    """What the EVs of each whole day seen this month would leave unmet under a cap on
+    metered power: that day's building load and the arrivals the controller was told of,
+    through :func:`v2b.opt.daypeak.ev_unmet_curves_kwh` (once per day)."""
+
+    def __init__(self, rate_kw: float, efficiency: float) -> None:
+        self.rate_kw, self.efficiency = rate_kw, efficiency
+        self._peak_kw: dict[int, float] = {}
+        self._unmet_kwh: dict[int, np.ndarray] = {}
+
+    def update(self, seen: SeenDays, obs: Observation) -> None:
+        seen.catch_up(obs)
+        for d in seen.whole_days(obs.day):
+            if d in self._unmet_kwh:
+                continue
+            load = seen.day_load_kw(d)
+            arrive, leave, kwh = seen.day_sessions(d)
+            self._peak_kw[d] = float(load.max())
+            self._unmet_kwh[d] = ev_unmet_curves_kwh(
+                load[None, :], np.zeros(arrive.size, dtype=np.int64), arrive, leave, kwh,
+                self.rate_kw, self.efficiency, SEEN_HEADROOM_KW)[:, 0]
+
+    @property
+    def n_days(self) -> int:
+        return len(self._unmet_kwh)
+
+    def mean_unmet_kwh(self, cap_kw: np.ndarray) -> np.ndarray:
+        """The seen days' mean unmet energy at each cap [kWh] (each day's curve linear between
+        its points, flat beyond them)."""
+        days = sorted(self._unmet_kwh)
+        out = np.zeros(np.shape(cap_kw))
+        for d in days:  # one numpy interpolation per day seen (at most a month's)
+            out += np.interp(np.asarray(cap_kw) - self._peak_kw[d], SEEN_HEADROOM_KW, self._unmet_kwh[d])
+        return out / max(len(days), 1)
+
+
 class MonthPeakPrior:
     """Rest-of-month building peaks from the sampling pool's months.
 
@@ -72,30 +149,55 @@ class MonthPeakPrior:
         Each pool month's calendar month (1-12); without it the season is not weighed.
     season_months : float
         Width of the calendar-month kernel [months]; 0: every calendar month alike.
+    unmet_kwh : list of ndarray, optional
+        Each pool month's EV energy left unmet per day under a cap of its day's building
+        peak plus each of ``headroom_kw``, shape ``(caps, days)``
+        (:func:`v2b.opt.daypeak.ev_unmet_curves_kwh`); with it, :meth:`unmet_cuts` prices the
+        later days' EVs.
+    headroom_kw : ndarray
+        The headrooms of ``unmet_kwh`` [kW], increasing from 0.
+    level : float
+        Every pool day's peak is taken at this multiple (:func:`history_level`; the
+        unmet-energy curves keep their headroom over the day's peak).
     """
 
     def __init__(self, months: list[np.ndarray], bandwidth: float = 0.06,
                  day_peaks_kw: list[np.ndarray] | None = None,
-                 month_of_year: np.ndarray | None = None, season_months: float = 0.0):
+                 month_of_year: np.ndarray | None = None, season_months: float = 0.0,
+                 unmet_kwh: list[np.ndarray] | None = None, headroom_kw: np.ndarray = UNMET_HEADROOM_KW,
+                 level: float = 1.0):
         if not months:
             raise ValueError("no pool months")
         if month_of_year is not None and len(month_of_year) != len(months):
             raise ValueError(f"{len(month_of_year)} calendar months for {len(months)} pool months")
         if season_months < 0:
             raise ValueError(f"season_months={season_months} must be at least 0")
+        if not level > 0:
+            raise ValueError(f"level={level} must be positive")
+        self.level = float(level)
         self.month_of_year = None if month_of_year is None else np.asarray(month_of_year, dtype=int)
         self.season_months = float(season_months)
         width = max(m.shape[0] for m in months)
         self.n_days = np.array([m.shape[0] for m in months])
         self.peak_kw = np.zeros((len(months), width))
         for i, m in enumerate(months):
-            self.peak_kw[i, : m.shape[0]] = m.max(axis=1) if day_peaks_kw is None else day_peaks_kw[i]
+            own = m.max(axis=1) if day_peaks_kw is None else day_peaks_kw[i]
+            self.peak_kw[i, : m.shape[0]] = level * own
         self.profile_kw = np.stack([m.mean(axis=0) for m in months])
         self.sigma_kw = bandwidth * float(self.profile_kw.mean())
+        self.headroom_kw = np.asarray(headroom_kw, dtype=float)
+        self.unmet_kwh: np.ndarray | None = None  # (months, caps, days), each day's own curve
+        if unmet_kwh is not None:
+            if len(unmet_kwh) != len(months):
+                raise ValueError(f"{len(unmet_kwh)} unmet-energy curves for {len(months)} pool months")
+            self.unmet_kwh = np.zeros((len(months), self.headroom_kw.size, width))
+            for i, u in enumerate(unmet_kwh):
+                self.unmet_kwh[i, :, : u.shape[1]] = u
 
     @classmethod
     def from_sampler(cls, sampler: object, site: Site, mode: str = "pool",
-                     season_months: float = 0.0) -> MonthPeakPrior | None:
+                     season_months: float = 0.0,
+                     peak_history_kw: tuple[tuple[int, float], ...] = ()) -> MonthPeakPrior | None:
         """The prior from the sampling pool the policy was given (never from anywhere the
         test episodes live); ``None`` when the sampler has no pool months.
 
@@ -103,24 +205,38 @@ class MonthPeakPrior:
         building's own; ``"pool-ev"``, the lowest peak at which its EVs could all be charged
         within their stays; ``"pool-tradeoff"``, the day's peak under the month's best trade
         between the demand charge and the unmet-energy penalty
-        (:func:`v2b.opt.daypeak.ev_day_peaks_kw`). ``season_months``: the calendar-month
-        kernel's width (used where the sampler knows its months' calendar months).
+        (:func:`v2b.opt.daypeak.ev_day_peaks_kw`); ``"pool-value"``, the building's own peak
+        as in ``"pool"``, and the later days' EVs priced by :meth:`unmet_cuts`.
+        ``season_months``: the calendar-month kernel's width (used where the sampler knows its
+        months' calendar months). ``peak_history_kw``: the site's billing history, which sets
+        the prior's :func:`history_level` in ``"pool-value"`` mode.
         """
         months = getattr(sampler, "pool_months", None)
         if months is None:
             return None
         data = months()
         loads = [load for load, *_ in data]
-        season = {"month_of_year": getattr(sampler, "month_of_year", None), "season_months": season_months}
+        moy = getattr(sampler, "month_of_year", None)
+        level = 1.0
+        if mode == "pool-value":  # alone, a lower level starves the later days (docs/results.md)
+            peaks = np.array([load.max() for load in loads])
+            level = history_level(peaks, moy, peak_history_kw, season_months)
+        season = {"month_of_year": moy, "season_months": season_months, "level": level}
         if mode == "pool":
             return cls(loads, **season)
         ch = site.charger_arrays
         rating = (float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
+        cached = _DAY_PEAKS.setdefault(sampler, {})
+        if mode == "pool-value":
+            key = ("unmet", *rating)
+            if key not in cached:
+                cached[key] = [ev_unmet_curves_kwh(load, day, arrive, leave, kwh, *rating)
+                               for load, day, arrive, leave, kwh in data]
+            return cls(loads, unmet_kwh=cached[key], **season)
         tradeoff = None
         if mode == "pool-tradeoff":
             tradeoff = (site.tariff.demand_charge_usd_per_kw, site.penalties.soc_penalty_usd_per_kwh)
         key = (*rating, tradeoff)
-        cached = _DAY_PEAKS.setdefault(sampler, {})
         if key not in cached:
             cached[key] = [ev_day_peaks_kw(load, day, arrive, leave, kwh, *rating, month_tradeoff=tradeoff)
                            for load, day, arrive, leave, kwh in data]
@@ -147,12 +263,55 @@ class MonthPeakPrior:
         peak = self.peak_kw[months[:, None], days].max(axis=1)
         return peak, weight / weight.sum()
 
-    def floors(self, history: LoadHistory, obs: Observation, n: int) -> np.ndarray:
-        """``n`` scenario floors: weighted quantiles of the rest-of-month peak [kW]."""
+    def picked_months(self, history: LoadHistory, obs: Observation, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pool month at each of ``n`` weighted quantiles of the rest-of-month peak, and
+        that peak [kW]."""
         peak, weight = self.rest_of_month_kw(history, obs)
         order = np.argsort(peak)
         cdf = np.cumsum(weight[order])
         q = (np.arange(n) + 0.5) / n
-        picked = peak[order][np.minimum(np.searchsorted(cdf, q), peak.size - 1)]
-        return np.maximum(picked, obs.peak_so_far_kw)
+        month = order[np.minimum(np.searchsorted(cdf, q), peak.size - 1)]
+        return month, peak[month]
+
+    def floors(self, history: LoadHistory, obs: Observation, n: int) -> np.ndarray:
+        """``n`` scenario floors: weighted quantiles of the rest-of-month peak [kW]."""
+        return np.maximum(self.picked_months(history, obs, n)[1], obs.peak_so_far_kw)
+
+    def unmet_cuts(self, history: LoadHistory, obs: Observation, n: int, seen: SeenDayUnmet | None = None
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The ``n`` scenario floors and, per scenario, the later days' unmet EV energy as a
+        function of the month's peak ``P`` (``None`` without curves or days left).
+
+        Scenario ``j`` takes the pool month ``m`` of its floor ``F_j``; at a month's peak
+        ``F_j + h`` for each headroom ``h`` of the grid, every remaining day ``d`` of ``m``
+        leaves ``U_md(F_j + h - peak_md)`` unmet (its own curve, linear between grid points,
+        flat past the last), and their sum is convex in ``P``. Returns the floors and the
+        cuts ``(a, b)`` [kWh, kWh/kW], shape (n, caps): the sum is the largest of ``a + b P``
+        for ``P >= F_j`` (:attr:`v2b.opt.problem.ChargingProblem.rest_unmet_cuts`). With
+        ``seen``, each later day's curve is a blend of the pool day's and the mean of this
+        month's seen days, the latter weighing ``seen days / (seen days + SEEN_PSEUDO_DAYS)``
+        (below a seen day's own peak its curve need not be convex; the cuts then over-state the
+        blend between grid points, never under-state it)."""
+        month, peak = self.picked_months(history, obs, n)
+        floor = np.maximum(peak, obs.peak_so_far_kw)
+        rest = np.arange(obs.day + 1, obs.episode_days)
+        if self.unmet_kwh is None or rest.size == 0:
+            return floor, None
+        h = self.headroom_kw
+        days = rest[None, :] % self.n_days[month][:, None]  # (n, rest)
+        gap = floor[:, None] - self.peak_kw[month[:, None], days]  # >= 0: floor over each day's peak
+        x = h[None, :, None] + gap[:, None, :]  # (n, caps, rest): headroom over each day's peak
+        k = np.clip(np.searchsorted(h, x, side="right") - 1, 0, h.size - 2)
+        frac = np.clip((x - h[k]) / (h[k + 1] - h[k]), 0.0, 1.0)
+        curve = self.unmet_kwh[month[:, None, None], :, days[:, None, :]]  # (n, caps, rest, grid)
+        lo = np.take_along_axis(curve, k[..., None], axis=-1)[..., 0]
+        hi = np.take_along_axis(curve, (k + 1)[..., None], axis=-1)[..., 0]
+        unmet = (lo + frac * (hi - lo)).sum(axis=2)  # (n, caps) at P = floor + h
+        cap = floor[:, None] + h[None, :]
+        if seen is not None and seen.n_days:
+            w = seen.n_days / (seen.n_days + SEEN_PSEUDO_DAYS)
+            unmet = (1.0 - w) * unmet + w * rest.size * seen.mean_unmet_kwh(cap)
+        slope = np.zeros_like(unmet)
+        slope[:, :-1] = np.diff(unmet, axis=1) / np.diff(h)[None, :]
+        return floor, (unmet - slope * cap, slope)
 

@@ -234,6 +234,24 @@ def coming_slot_excess(problem: ChargingProblem, lay: Layout, alay: AggregateLay
                 np.full(2 * n, INF))
 
 
+def rest_of_month_unmet(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None,
+                        first_col: int) -> Term:
+    """The later days' EVs in the month's peak (``docs/model.md``, "Controller: month-aware
+    demand charge"): per scenario one column ``u_f >= a_fk + b_fk x P_f`` for every cut of
+    :attr:`ChargingProblem.rest_unmet_cuts` (``b <= 0``: a higher month's peak leaves less of
+    the later days' EV energy unmet), ``u_f >= 0``, cost ``K_SOC x weight_f``. A kW of peak
+    raised today then costs ``K_DC`` less what it spares the later days, not ``K_DC``.
+    Columns from ``first_col``: ``u`` per scenario; rows: the cuts, scenario-major."""
+    a, b = (np.asarray(x, dtype=float) for x in problem.rest_unmet_cuts)
+    n, k = a.shape
+    s = np.repeat(np.arange(n), k)
+    row = np.arange(n * k)
+    parts = [(row, first_col + s, np.ones(n * k)), (row, lay.peak.at(s), -b.reshape(-1))]
+    rows = _block("rest_of_month_unmet", parts, a.reshape(-1), np.full(n * k, INF))
+    cost = problem.soc_penalty_usd_per_kwh * problem.scenario_weight
+    return Term("rest_of_month_unmet", rows, cost, np.zeros(n), np.full(n, INF))
+
+
 def site_limit(problem: ChargingProblem, lay: Layout, alay: AggregateLayout | None = None) -> RowBlock:
     """The site's connection: ``sum(c - d) <= max(limit - load, 0)`` per scenario and block,
     with the block's highest load (every slot of a block within the limit). Rows only where the

@@ -107,3 +107,71 @@ def ev_day_peaks_kw(
     if not result.optimal:
         raise RuntimeError(f"day-peak LP not solved: {result.status}")
     return np.asarray(result.x[col_p])
+
+
+#: Headroom above each day's own building peak at which :func:`ev_unmet_curves_kwh` measures
+#: what the day's EVs leave unmet [kW]: dense near the building's peak, where a month's peak
+#: usually settles, sparse beyond (on the default site's first five pool months the curves are
+#: flat from 40 kW above it: what is left there no cap delivers, the stays being too short).
+UNMET_HEADROOM_KW = np.array([0.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0])
+
+
+def ev_unmet_curves_kwh(
+    load_kw: np.ndarray,
+    session_day: np.ndarray,
+    arrival_sod: np.ndarray,
+    departure_sod: np.ndarray,
+    energy_kwh: np.ndarray,
+    rate_kw: float,
+    efficiency: float,
+    headroom_kw: np.ndarray = UNMET_HEADROOM_KW,
+) -> np.ndarray:
+    """The energy each day's EVs leave unmet under a cap on metered power [kWh], shape
+    (caps, days): the cap is the day's own building peak plus each of ``headroom_kw``.
+
+    The most energy the day's sessions can take within their stays at the charger's rating
+    while building plus EVs stay under the cap (no V2B, no prices): one LP per headroom,
+    every day of the month in it. Unmet energy falls, convex and piecewise linear, as the
+    cap rises (the delivered energy of an LP is concave in its right-hand side); the
+    month-aware controller prices a higher peak by it (:mod:`v2b.control.mpc_peak`).
+    Arguments as :func:`ev_day_peaks_kw`.
+    """
+    days = load_kw.shape[0]
+    stay = np.maximum(departure_sod - arrival_sod, 0)
+    keep = (stay > 0) & (energy_kwh > 1e-9)
+    asked = np.bincount(session_day, weights=energy_kwh, minlength=days)
+    if not keep.any():
+        return np.broadcast_to(asked, (len(headroom_kw), days)).copy()
+    s_idx = np.repeat(np.flatnonzero(keep), stay[keep])
+    offset = np.arange(s_idx.size) - np.repeat(np.cumsum(stay[keep]) - stay[keep], stay[keep])
+    slot = arrival_sod[s_idx] + offset
+    n_c, n_s = s_idx.size, int(keep.sum())
+    rank = np.cumsum(keep) - 1
+    cell = session_day[s_idx] * SLOTS_PER_DAY + slot
+    cells, cell_row = np.unique(cell, return_inverse=True)
+    per_kw = efficiency * SLOT_H  # kWh stored per kW over one slot
+    rows = np.concatenate([rank[s_idx], n_s + cell_row])
+    cols = np.concatenate([np.arange(n_c), np.arange(n_c)])
+    vals = np.concatenate([np.full(n_c, per_kw), np.ones(n_c)])
+    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_s + cells.size, n_c))
+    day_peak = load_kw.max(axis=1)
+    building = load_kw.reshape(-1)[cells]
+    cap_rows = n_s + np.arange(cells.size)
+    solver = HighsSolver()
+    unmet = np.empty((len(headroom_kw), days))
+    for k, extra in enumerate(np.asarray(headroom_kw, dtype=float).tolist()):
+        room = np.maximum(day_peak[cells // SLOTS_PER_DAY] + extra - building, 0.0)
+        if k == 0:  # later headrooms re-solve warm from the previous basis
+            solver.load(LinearProgram(
+                cost=np.full(n_c, -per_kw), offset=0.0, col_lower=np.zeros(n_c),
+                col_upper=np.full(n_c, rate_kw), matrix=matrix, row_lower=np.full(n_s + cells.size, -np.inf),
+                row_upper=np.concatenate([energy_kwh[keep], room]),
+            ))
+        else:
+            solver.change_row_bounds(cap_rows, np.full(cells.size, -np.inf), room)
+        result = solver.run()
+        if not result.optimal:
+            raise RuntimeError(f"unmet-energy LP not solved: {result.status}")
+        delivered = np.bincount(session_day[s_idx], weights=np.asarray(result.x) * per_kw, minlength=days)
+        unmet[k] = np.maximum(asked - delivered, 0.0)
+    return unmet

@@ -168,4 +168,5 @@ TERMS: tuple[tuple[str, Callable[[ChargingProblem], bool], Callable[..., Term]],
     ("surplus_energy", lambda p: bool((p.load_kw < 0).any()), blocks.surplus_energy),
     ("dr_overflow", lambda p: bool(p.dr_penalty_per_kwh.any()), blocks.dr_overflow),
     ("coming_slot_excess", lambda p: p.coming_load_kw is not None, blocks.coming_slot_excess),
+    ("rest_of_month_unmet", lambda p: p.rest_unmet_cuts is not None, blocks.rest_of_month_unmet),
 )

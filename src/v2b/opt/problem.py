@@ -102,6 +102,7 @@ class ChargingProblem:
     export_price_per_kwh: float | None = None
     coming_load_kw: np.ndarray | None = None
     later_margin_kw: np.ndarray | None = None
+    rest_unmet_cuts: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_scenarios(self) -> int:
@@ -156,6 +157,7 @@ def problem_from_observation(
     future_busy_until: np.ndarray | None = None,
     coming_load_kw: np.ndarray | None = None,
     later_margin_kw: np.ndarray | None = None,
+    rest_unmet_cuts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ChargingProblem:
     """The MC-MPC problem at one decision (CONSENT Eq. 4), horizon to the end of day (where cars
     stay overnight: to the last connected car's departure tomorrow, :func:`overnight_slots`).
@@ -195,6 +197,9 @@ def problem_from_observation(
     later_margin_kw : ndarray, shape (96,), optional
         With ``coming_load_kw``: the headroom to keep in each later slot of the day [kW]
         (:attr:`ChargingProblem.later_margin_kw`; overnight slots take tomorrow's values).
+    rest_unmet_cuts : (ndarray, ndarray), optional
+        The later days' unmet EV energy against the month's peak, per scenario
+        (:attr:`ChargingProblem.rest_unmet_cuts`).
     """
     if future_model not in FUTURE_MODELS:
         raise ValueError(f"future_model={future_model!r} must be one of {', '.join(FUTURE_MODELS)}")
@@ -265,6 +270,7 @@ def problem_from_observation(
         export_price_per_kwh=site.tariff.export_price_per_kwh,
         coming_load_kw=coming,
         later_margin_kw=margin,
+        rest_unmet_cuts=rest_unmet_cuts,
         **window_charges(site, obs, horizon),
         **dr_terms(obs, horizon),
     )

@@ -29,6 +29,24 @@ def replay_months(sessions: SessionData) -> list[tuple[int, int]]:
     return months
 
 
+def replay_days(sessions: SessionData, year: int, month: int) -> pd.DatetimeIndex:
+    """The weekdays of ``year-month`` inside the recorded range."""
+    arrival = sessions.frame["arrival"]
+    first, last = arrival.min().normalize(), arrival.max().normalize()
+    month_start = pd.Timestamp(year, month, 1)
+    all_days = pd.date_range(month_start, month_start + pd.offsets.MonthEnd(0), freq="D")
+    return all_days[(all_days.day_of_week < 5) & (all_days >= first) & (all_days <= last)]
+
+
+def replay_load_kw(model: GenerativeModel, sessions: SessionData, year: int, month: int,
+                   load_scale: float) -> np.ndarray:
+    """The recorded month's building load, shape (days, 96) [kW] (module docstring)."""
+    n_days = len(replay_days(sessions, year, month))
+    load_rows = model.building.month_rows(month)
+    picked = load_rows[np.arange(n_days) % load_rows.size]
+    return model.building.profiles_kw[picked] * load_scale
+
+
 def replay_episode(
     model: GenerativeModel,
     sessions: SessionData,
@@ -41,10 +59,7 @@ def replay_episode(
 ) -> EpisodeArrays:
     """The recorded month ``year-month`` as an episode (module docstring)."""
     f = sessions.frame
-    first, last = f["arrival"].min().normalize(), f["arrival"].max().normalize()
-    month_start = pd.Timestamp(year, month, 1)
-    all_days = pd.date_range(month_start, month_start + pd.offsets.MonthEnd(0), freq="D")
-    days = all_days[(all_days.day_of_week < 5) & (all_days >= first) & (all_days <= last)]
+    days = replay_days(sessions, year, month)
     day_of = {d: i for i, d in enumerate(days)}
     arrival_day = f["arrival"].dt.normalize()
     rows = f[arrival_day.isin(days)]
@@ -63,8 +78,6 @@ def replay_episode(
         for k in ("energy_kwh", "battery_kwh", "soc_arrival", "soc_requested")
     }
     requests = model.complete_requests(drawn, rng)
-    load_rows = model.building.month_rows(month)
-    picked = load_rows[np.arange(len(days)) % load_rows.size]
-    load = model.building.profiles_kw[picked] * load_scale
+    load = replay_load_kw(model, sessions, year, month, load_scale)
     dates = tuple(d.date() for d in days)
     return assemble(dates, load.ravel(), day, slot, np.minimum(slot + stay, SLOTS_PER_DAY), requests)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from v2b.episode import Episode
 from v2b.scenarios.episodes import EpisodeArrays, generate_episode
 from v2b.scenarios.futures import PoolFutureSampler
 from v2b.scenarios.model import GenerativeModel
-from v2b.scenarios.replay import replay_episode, replay_months
+from v2b.scenarios.replay import replay_episode, replay_load_kw, replay_months
 from v2b.site import Site
 
 REPLAY_STREAM = 7_000_001
@@ -100,6 +101,7 @@ class SiteScenarios:
         self.n_pool = site.scenarios.pool
         self.n_test = site.scenarios.episodes - site.scenarios.pool
         self._arrays: dict[int, EpisodeArrays] = {}
+        self._replay_peaks: dict[int, float] = {}
 
     @cached_property
     def _replay_months(self) -> list[tuple[int, int]]:
@@ -147,7 +149,21 @@ class SiteScenarios:
             arrivals_per_day=self.site.sessions.arrivals_per_day,
             load_scale=self.site.load.scale,
         )
-        return arrays.to_episode(self.site.name, "replay", i)
+        episode = arrays.to_episode(self.site.name, "replay", i)
+        return replace(episode, peak_history_kw=self.replay_history_kw(i))
+
+    def replay_history_kw(self, i: int) -> tuple[tuple[int, float], ...]:
+        """The billing history a recorded month's controller has: each earlier recorded
+        month's calendar month and building peak [kW] (:attr:`v2b.episode.Episode.peak_history_kw`)."""
+        self._check(i, self.n_replay, "replay")
+        return tuple((self._replay_months[j][1], self._replay_peak_kw(j)) for j in range(i))
+
+    def _replay_peak_kw(self, j: int) -> float:
+        if j not in self._replay_peaks:
+            year, month = self._replay_months[j]
+            self._replay_peaks[j] = float(replay_load_kw(self.model, self.sessions, year, month,
+                                                         self.site.load.scale).max())
+        return self._replay_peaks[j]
 
     def replay_month(self, i: int) -> tuple[int, int]:
         """(year, month) of replay episode ``i``."""

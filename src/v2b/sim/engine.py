@@ -192,6 +192,7 @@ class Simulator:
                 episode_days=episode.days,
                 options=dict(policy_options or {}),
                 oracle_episode=episode if policy.sees_future else None,
+                peak_history_kw=episode.peak_history_kw,
             )
         )
         n = len(self.chargers)
@@ -227,6 +228,7 @@ class Simulator:
         """What the policy knows at the start of the current slot."""
         t, p = self.slot, self.plugged
         day_start = t - t % SLOTS_PER_DAY
+        date = self.episode.dates[t // SLOTS_PER_DAY]
         known = self.load_info == "paper"
         last = t if known else t - 1
         ids = tuple(self.trace.sessions[r].session_id if r >= 0 else "" for r in p.record.tolist())
@@ -248,8 +250,8 @@ class Simulator:
             departure_floor_kwh=p.departure_floor_kwh.copy(),
             current_load_known=known,
             last_load_kw=float(self.trace.building_kw[last]) if last >= 0 else float("nan"),
-            weekday=self.episode.dates[t // SLOTS_PER_DAY].weekday(),
-            month_of_year=self.episode.dates[t // SLOTS_PER_DAY].month,
+            weekday=date.weekday(),
+            month_of_year=date.month,
             load_past_kw=self._past_view(day_start),
             price_today_per_kwh=self.trace.price_per_kwh[day_start : day_start + SLOTS_PER_DAY].copy(),
             window_peaks_so_far_kw=self.window_peaks_kw.copy(),
