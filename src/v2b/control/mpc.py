@@ -19,7 +19,7 @@ import numpy as np
 from v2b.control.heuristics import coming_margin_kw, deadline_key, sorted_within_threshold
 from v2b.control.mpc_history import SeenDays
 from v2b.control.mpc_options import MpcOptions, break_even_quantile
-from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior, SeenDayUnmet
+from v2b.control.mpc_peak import LoadHistory, MonthPeakPrior, SeenDayUnmet, charger_rating
 from v2b.interface import ArrivalRequest, Future, Menu, Observation, Policy, PolicyContext
 from v2b.opt.charging import Plan, solve_plan
 from v2b.opt.highs import HighsSolver
@@ -105,8 +105,7 @@ class SmartCharging(Policy):
             self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site, self.options.month_peak,
                                                           self.options.season_months, history)
             if self.peak_prior is not None and self.peak_prior.unmet_kwh is not None:
-                ch = ctx.site.charger_arrays
-                self._seen_unmet = SeenDayUnmet(float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
+                self._seen_unmet = SeenDayUnmet(*charger_rating(ctx.site))
 
     def note_arrival(self, obs: Observation, request: ArrivalRequest) -> None:
         """What every policy built on this one records at an arrival (the load seen, the

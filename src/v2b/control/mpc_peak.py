@@ -43,7 +43,8 @@ from v2b.site import Site
 
 log = logging.getLogger(__name__)
 
-#: Day peaks with EVs per sampling pool (an LP per pool month: computed once per process).
+#: Per sampling pool, its months' day peaks with EVs or unmet-energy curves (LPs per pool
+#: month: computed once per process).
 _DAY_PEAKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -61,6 +62,23 @@ class LoadHistory:
 
     def days(self) -> list[tuple[int, np.ndarray]]:
         return sorted(self._days.items())
+
+
+def charger_rating(site: Site) -> tuple[float, float]:
+    """The rating [kW] and mean charging efficiency the pool and seen-day LPs charge at."""
+    ch = site.charger_arrays
+    return float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency))
+
+
+def interpolate(x: np.ndarray, grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Piecewise-linear curves at ``x``, flat beyond the grid's ends: ``values`` holds each
+    curve on ``grid`` in its last axis and broadcasts against ``x`` in the others."""
+    values = values.reshape((1,) * (x.ndim + 1 - values.ndim) + values.shape)
+    k = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 2)
+    frac = np.clip((x - grid[k]) / (grid[k + 1] - grid[k]), 0.0, 1.0)
+    lo = np.take_along_axis(values, k[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(values, (k + 1)[..., None], axis=-1)[..., 0]
+    return lo + frac * (hi - lo)
 
 
 #: Pseudo-months at the pool's own level that the billing history's level is shrunk towards
@@ -105,33 +123,41 @@ class SeenDayUnmet:
 
     def __init__(self, rate_kw: float, efficiency: float) -> None:
         self.rate_kw, self.efficiency = rate_kw, efficiency
-        self._peak_kw: dict[int, float] = {}
-        self._unmet_kwh: dict[int, np.ndarray] = {}
+        self._peak_kw = np.zeros(0)
+        self._unmet_kwh = np.zeros((0, SEEN_HEADROOM_KW.size))
+        self._before_day = 0  # every day before this one has its curve
 
     def update(self, seen: SeenDays, obs: Observation) -> None:
+        """Add the curve of each day completed since the last call (nothing within a day)."""
+        if obs.day <= self._before_day:
+            return
         seen.catch_up(obs)
-        for d in seen.whole_days(obs.day):
-            if d in self._unmet_kwh:
-                continue
+        new = [d for d in seen.whole_days(obs.day) if d >= self._before_day]
+        peaks, curves = [], []
+        for d in new:  # one small LP set per day, once
             load = seen.day_load_kw(d)
             arrive, leave, kwh = seen.day_sessions(d)
-            self._peak_kw[d] = float(load.max())
-            self._unmet_kwh[d] = ev_unmet_curves_kwh(
+            peaks.append(float(load.max()))
+            curves.append(ev_unmet_curves_kwh(
                 load[None, :], np.zeros(arrive.size, dtype=np.int64), arrive, leave, kwh,
-                self.rate_kw, self.efficiency, SEEN_HEADROOM_KW)[:, 0]
+                self.rate_kw, self.efficiency, SEEN_HEADROOM_KW)[:, 0])
+        if new:
+            self._peak_kw = np.concatenate([self._peak_kw, peaks])
+            self._unmet_kwh = np.vstack([self._unmet_kwh, curves])
+        self._before_day = obs.day
 
     @property
     def n_days(self) -> int:
-        return len(self._unmet_kwh)
+        return int(self._peak_kw.size)
 
     def mean_unmet_kwh(self, cap_kw: np.ndarray) -> np.ndarray:
         """The seen days' mean unmet energy at each cap [kWh] (each day's curve linear between
         its points, flat beyond them)."""
-        days = sorted(self._unmet_kwh)
-        out = np.zeros(np.shape(cap_kw))
-        for d in days:  # one numpy interpolation per day seen (at most a month's)
-            out += np.interp(np.asarray(cap_kw) - self._peak_kw[d], SEEN_HEADROOM_KW, self._unmet_kwh[d])
-        return out / max(len(days), 1)
+        cap = np.asarray(cap_kw, dtype=float)
+        out = np.zeros(cap.shape)
+        for peak_kw, unmet_kwh in zip(self._peak_kw, self._unmet_kwh, strict=True):  # a month's days at most
+            out += np.interp(cap - peak_kw, SEEN_HEADROOM_KW, unmet_kwh)
+        return out / max(self.n_days, 1)
 
 
 class MonthPeakPrior:
@@ -224,8 +250,7 @@ class MonthPeakPrior:
         season = {"month_of_year": moy, "season_months": season_months, "level": level}
         if mode == "pool":
             return cls(loads, **season)
-        ch = site.charger_arrays
-        rating = (float(ch.max_kw.max()), float(np.mean(ch.charge_efficiency)))
+        rating = charger_rating(site)
         cached = _DAY_PEAKS.setdefault(sampler, {})
         if mode == "pool-value":
             key = ("unmet", *rating)
@@ -301,12 +326,8 @@ class MonthPeakPrior:
         days = rest[None, :] % self.n_days[month][:, None]  # (n, rest)
         gap = floor[:, None] - self.peak_kw[month[:, None], days]  # >= 0: floor over each day's peak
         x = h[None, :, None] + gap[:, None, :]  # (n, caps, rest): headroom over each day's peak
-        k = np.clip(np.searchsorted(h, x, side="right") - 1, 0, h.size - 2)
-        frac = np.clip((x - h[k]) / (h[k + 1] - h[k]), 0.0, 1.0)
-        curve = self.unmet_kwh[month[:, None, None], :, days[:, None, :]]  # (n, caps, rest, grid)
-        lo = np.take_along_axis(curve, k[..., None], axis=-1)[..., 0]
-        hi = np.take_along_axis(curve, (k + 1)[..., None], axis=-1)[..., 0]
-        unmet = (lo + frac * (hi - lo)).sum(axis=2)  # (n, caps) at P = floor + h
+        curve = self.unmet_kwh[month[:, None, None], :, days[:, None, :]]  # (n, 1, rest, grid)
+        unmet = interpolate(x, h, curve).sum(axis=2)  # (n, caps) at P = floor + h
         cap = floor[:, None] + h[None, :]
         if seen is not None and seen.n_days:
             w = seen.n_days / (seen.n_days + SEEN_PSEUDO_DAYS)

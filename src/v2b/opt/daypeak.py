@@ -9,6 +9,8 @@ peak, used to tell the controller how high the month's peak will go anyway
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -22,6 +24,43 @@ UNDELIVERABLE_USD_PER_KWH = 1e4
 #: With the month's trade-off: a cost per kW of each day's own peak, far below any real cost,
 #: so that a day below the month's peak is planned as low as it can be.
 DAY_PEAK_TIE_BREAK_USD_PER_KW = 1e-4
+
+
+@dataclass(frozen=True)
+class ChargeColumns:
+    """Sessions spread over their stays: one charge column per (session, slot of stay).
+
+    ``keep``: sessions with a stay and energy to take; ``session``: each column's session
+    (index into all sessions); ``rank``: each session's row among the kept ones; ``cells``:
+    the distinct (day, slot) cells the columns fall in (``day x 96 + slot``), ``cell_row``: each
+    column's index into ``cells``.
+    """
+
+    keep: np.ndarray
+    session: np.ndarray
+    rank: np.ndarray
+    cells: np.ndarray
+    cell_row: np.ndarray
+
+    @property
+    def n_columns(self) -> int:
+        return int(self.session.size)
+
+    @property
+    def n_sessions(self) -> int:
+        return int(self.keep.sum())
+
+
+def charge_columns(session_day: np.ndarray, arrival_sod: np.ndarray, departure_sod: np.ndarray,
+                   energy_kwh: np.ndarray) -> ChargeColumns:
+    """The charge columns of sessions (:class:`ChargeColumns`), vectorised."""
+    stay = np.maximum(departure_sod - arrival_sod, 0)
+    keep = (stay > 0) & (energy_kwh > 1e-9)
+    session = np.repeat(np.flatnonzero(keep), stay[keep])
+    offset = np.arange(session.size) - np.repeat(np.cumsum(stay[keep]) - stay[keep], stay[keep])
+    cell = session_day[session] * SLOTS_PER_DAY + arrival_sod[session] + offset
+    cells, cell_row = np.unique(cell, return_inverse=True)
+    return ChargeColumns(keep, session, np.cumsum(keep) - 1, cells, cell_row)
 
 
 def ev_day_peaks_kw(
@@ -57,20 +96,14 @@ def ev_day_peaks_kw(
         The demand charge [$/kW] and the unmet-energy penalty [$/kWh] of the month.
     """
     days = load_kw.shape[0]
-    stay = np.maximum(departure_sod - arrival_sod, 0)
-    keep = (stay > 0) & (energy_kwh > 1e-9)
-    s_idx = np.repeat(np.flatnonzero(keep), stay[keep])
-    offset = np.arange(s_idx.size) - np.repeat(np.cumsum(stay[keep]) - stay[keep], stay[keep])
-    slot = arrival_sod[s_idx] + offset
-    n_c, n_s = s_idx.size, int(keep.sum())
-    rank = np.cumsum(keep) - 1
+    cc = charge_columns(session_day, arrival_sod, departure_sod, energy_kwh)
+    keep, cells, cell_row = cc.keep, cc.cells, cc.cell_row
+    n_c, n_s = cc.n_columns, cc.n_sessions
     # Columns: charge per (session, slot), shortfall per session, peak per day.
     col_z = n_c + np.arange(n_s)
     col_p = n_c + n_s + np.arange(days)
-    energy_rows = (rank[s_idx], np.arange(n_c), np.full(n_c, efficiency * SLOT_H))
+    energy_rows = (cc.rank[cc.session], np.arange(n_c), np.full(n_c, efficiency * SLOT_H))
     z_rows = (np.arange(n_s), col_z, np.ones(n_s))
-    cell = session_day[s_idx] * SLOTS_PER_DAY + slot  # (day, slot) of each charge column
-    cells, cell_row = np.unique(cell, return_inverse=True)
     base = n_s
     peak_rows = (base + cell_row, np.arange(n_c), -np.ones(n_c))
     p_rows = (base + np.arange(cells.size), col_p[cells // SLOTS_PER_DAY], np.ones(cells.size))
@@ -137,20 +170,14 @@ def ev_unmet_curves_kwh(
     Arguments as :func:`ev_day_peaks_kw`.
     """
     days = load_kw.shape[0]
-    stay = np.maximum(departure_sod - arrival_sod, 0)
-    keep = (stay > 0) & (energy_kwh > 1e-9)
     asked = np.bincount(session_day, weights=energy_kwh, minlength=days)
-    if not keep.any():
+    cc = charge_columns(session_day, arrival_sod, departure_sod, energy_kwh)
+    if not cc.n_sessions:
         return np.broadcast_to(asked, (len(headroom_kw), days)).copy()
-    s_idx = np.repeat(np.flatnonzero(keep), stay[keep])
-    offset = np.arange(s_idx.size) - np.repeat(np.cumsum(stay[keep]) - stay[keep], stay[keep])
-    slot = arrival_sod[s_idx] + offset
-    n_c, n_s = s_idx.size, int(keep.sum())
-    rank = np.cumsum(keep) - 1
-    cell = session_day[s_idx] * SLOTS_PER_DAY + slot
-    cells, cell_row = np.unique(cell, return_inverse=True)
+    keep, s_idx, cells, cell_row = cc.keep, cc.session, cc.cells, cc.cell_row
+    n_c, n_s = cc.n_columns, cc.n_sessions
     per_kw = efficiency * SLOT_H  # kWh stored per kW over one slot
-    rows = np.concatenate([rank[s_idx], n_s + cell_row])
+    rows = np.concatenate([cc.rank[s_idx], n_s + cell_row])
     cols = np.concatenate([np.arange(n_c), np.arange(n_c)])
     vals = np.concatenate([np.full(n_c, per_kw), np.ones(n_c)])
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_s + cells.size, n_c))
