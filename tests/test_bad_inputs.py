@@ -388,7 +388,7 @@ def test_controller_flags_are_validated_and_passed_to_the_run(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("command", ["simulate", "compare"])
-def test_the_billing_history_switch_and_the_value_mode_reach_the_run(tmp_path, monkeypatch, command):
+def test_the_billing_history_switch_and_the_history_modes_reach_the_run(tmp_path, monkeypatch, command):
     seen = captured_runs(monkeypatch, command)
     base = DIR_OUTPUTS[command](str(tmp_path / "r"))
     runner.invoke(app, [*base], catch_exceptions=False)
@@ -397,3 +397,6 @@ def test_the_billing_history_switch_and_the_value_mode_reach_the_run(tmp_path, m
     runner.invoke(app, [*base, "--month-peak", "pool-value", "--no-billing-history"], catch_exceptions=False)
     assert seen and all(spec.options["billing_history"] is False for spec in seen)
     assert all(spec.options["month_peak"] == "pool-value" for spec in seen)
+    seen.clear()
+    runner.invoke(app, [*base, "--month-peak", "calibrated"], catch_exceptions=False)
+    assert seen and all(spec.options["month_peak"] == "calibrated" for spec in seen)

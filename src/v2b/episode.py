@@ -76,7 +76,9 @@ class Episode:
     ``peak_history_kw``: the site's billing history before this month, oldest first, as
     (calendar month 1-12, the building's own highest 15-minute load that month [kW]); what a
     site knows from its past bills and meter (``docs/model.md``, "Controller: month-aware
-    demand charge"). Empty where the site has none.
+    demand charge"). Empty where the site has none. ``hindsight_history_kw``: the same months'
+    hindsight peaks (calendar month, kW; :func:`v2b.control.mpc_peak.hindsight_peak_kw`), what
+    the site works out from each past month's meter and session records.
     """
 
     site_name: str
@@ -87,12 +89,15 @@ class Episode:
     sessions: tuple[Session, ...] = field(default=())
     overnight: bool = False
     peak_history_kw: tuple[tuple[int, float], ...] = ()
+    hindsight_history_kw: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
-        for month, peak_kw in self.peak_history_kw:
-            if not (isinstance(month, int) and 1 <= month <= 12 and math.isfinite(peak_kw) and peak_kw > 0):
-                raise ValueError(f"peak_history_kw entry ({month!r}, {peak_kw!r}) needs a calendar month "
-                                 "1-12 and a positive peak [kW]")
+        for name in ("peak_history_kw", "hindsight_history_kw"):
+            for month, peak_kw in getattr(self, name):
+                good = isinstance(month, int) and 1 <= month <= 12 and math.isfinite(peak_kw) and peak_kw > 0
+                if not good:
+                    raise ValueError(f"{name} entry ({month!r}, {peak_kw!r}) needs a calendar month "
+                                     "1-12 and a positive peak [kW]")
         if self.load_kw.shape != (len(self.dates) * SLOTS_PER_DAY,):
             raise ValueError(
                 f"load_kw has shape {self.load_kw.shape}, expected ({len(self.dates) * SLOTS_PER_DAY},)"
@@ -131,4 +136,5 @@ class Episode:
                            for s in self.sessions if s.arrival_slot < end),
             overnight=self.overnight,
             peak_history_kw=self.peak_history_kw,
+            hindsight_history_kw=self.hindsight_history_kw,
         )

@@ -209,7 +209,8 @@ class PolicyContext:
 
     ``oracle_episode`` is set only for policies with ``sees_future = True`` (the
     perfect-foresight bound); every causal policy gets ``None``. ``peak_history_kw``: the
-    site's billing history before this month (:attr:`v2b.episode.Episode.peak_history_kw`).
+    site's billing history before this month (:attr:`v2b.episode.Episode.peak_history_kw`),
+    ``hindsight_history_kw`` the same months' hindsight peaks.
     """
 
     site: Site
@@ -219,6 +220,7 @@ class PolicyContext:
     options: dict[str, Any] = field(default_factory=dict)
     oracle_episode: Episode | None = None
     peak_history_kw: tuple[tuple[int, float], ...] = ()
+    hindsight_history_kw: tuple[tuple[int, float], ...] = ()
 
 
 class Policy(ABC):

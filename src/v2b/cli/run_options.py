@@ -95,10 +95,12 @@ ProfileOpt = Annotated[
 MonthPeakOpt = Annotated[
     str | None,
     typer.Option(help="How smart and mpc-expected price today's peak against the month's: pool (default: "
-                 "above the rest of the month's expected building peak), pool-value (the same, and the "
-                 "later days' EV energy a higher peak would let through priced at K_SOC), pool-ev, "
-                 "pool-tradeoff (both measured worse, docs/results.md) or none (the peak so far, as the "
-                 "paper)."),
+                 "above the rest of the month's expected building peak), calibrated (on months with past "
+                 "months on record, such as --replay: above the peak the month will want, EVs included, "
+                 "levelled by the site's past months; best on recorded months with --load-info paper), "
+                 "pool-value (the pool floor, and the later days' EV energy a higher peak would let "
+                 "through priced at K_SOC), pool-ev, pool-tradeoff (both measured worse, docs/results.md) "
+                 "or none (the peak so far, as the paper)."),
 ]
 
 ComingSlotOpt = Annotated[
@@ -126,8 +128,8 @@ SeasonMonthsOpt = Annotated[
 BillingHistoryOpt = Annotated[
     bool | None,
     typer.Option("--billing-history/--no-billing-history",
-                 help="With --month-peak pool-value: whether smart and mpc-expected scale their month "
-                 "floor's pool peaks to how the site's earlier months peaked against the pool's "
+                 help="With --month-peak pool-value or calibrated: whether smart and mpc-expected scale "
+                 "their month floor's pool peaks to how the site's earlier months peaked against the pool's "
                  "(default: on, where an episode has a billing history: recorded months have the "
                  "months before them). docs/model.md."),
 ]

@@ -101,9 +101,10 @@ class SmartCharging(Policy):
         if ctx.futures is None:
             log.info("%s: no sampling pool; futures from the days it watches", self.name)
         elif self.options.month_peak != "none":
-            history = ctx.peak_history_kw if self.options.billing_history else ()
-            self.peak_prior = MonthPeakPrior.from_sampler(ctx.futures, ctx.site, self.options.month_peak,
-                                                          self.options.season_months, history)
+            keep = self.options.billing_history
+            self.peak_prior = MonthPeakPrior.from_sampler(
+                ctx.futures, ctx.site, self.options.month_peak, self.options.season_months,
+                ctx.peak_history_kw if keep else (), ctx.hindsight_history_kw if keep else ())
             if self.peak_prior is not None and self.peak_prior.unmet_kwh is not None:
                 self._seen_unmet = SeenDayUnmet(*charger_rating(ctx.site))
 

@@ -17,7 +17,7 @@ from v2b.opt.problem import FUTURE_MODELS
 from v2b.opt.warm import MAX_SCENARIO_SETS
 from v2b.timegrid import SLOT_MINUTES
 
-MONTH_PEAK_MODES = ("pool", "pool-ev", "pool-tradeoff", "pool-value", "none")
+MONTH_PEAK_MODES = ("pool", "calibrated", "pool-ev", "pool-tradeoff", "pool-value", "none")
 COMING_SLOT_MODES = ("excess", "guard", "samples")
 
 
@@ -44,7 +44,11 @@ class MpcOptions:
         Multiplier on K_DC for the day's planned peak (1 = paper).
     month_peak : str
         ``"pool"``: today's peak is priced above the rest of the month's expected
-        building peak (:mod:`v2b.control.mpc_peak`); ``"pool-value"``: the same floor levelled
+        building peak (:mod:`v2b.control.mpc_peak`); ``"calibrated"``: where the episode has past
+        months on record (recorded months do), one floor for every scenario, the pool months'
+        hindsight peaks (EVs included) levelled by the site's own past months' (measured better
+        on the recorded months with the paper's information, worse with measured load,
+        ``docs/results.md``), else as ``"pool"``; ``"pool-value"``: the same floor levelled
         by the billing history, and the later days' unmet EV energy against the month's peak
         priced at K_SOC (from the pool months and the days seen; measured better on the
         recorded months with the paper's information, worse elsewhere, ``docs/results.md``);
@@ -62,7 +66,7 @@ class MpcOptions:
         With ``month_peak = "pool-value"``: the month floor's pool peaks are scaled to how this
         site's earlier months peaked against the pool's
         (:func:`v2b.control.mpc_peak.history_level`), where the episode has a billing history
-        (recorded months do).
+        (recorded months do); with ``"calibrated"``: whether it uses the past months at all.
     recourse_bundles : int
         Plan connected EVs' later slots once per bundle of similar scenarios
         (0: once per scenario, the full SAA); see ``docs/model.md``.

@@ -11,7 +11,8 @@ that a later day's building load overrides regardless (measured in
 This module estimates the building's peak over the remaining days of the
 billing month from the sampling pool's months. Pool months whose average daily
 profile is close to the load seen so far this month weigh more (a Gaussian kernel
-on the RMS distance, width ``bandwidth`` x the pool's mean load), and so do pool
+on the RMS distance, width ``bandwidth`` x the pool's mean load, tempered by the share of
+a day seen while less than a day is), and so do pool
 months of a calendar month near today's (a Gaussian kernel on the distance in
 months around the year, width ``season_months``): on the first morning of a month
 a few hours of load cannot tell October from August, the date can. Each pool
@@ -27,6 +28,15 @@ With ``month_peak = "pool-value"`` the floor also carries the later days' EVs: t
 they would leave unmet under each month's peak, from the pool month of each scenario's floor
 and the days seen this month (:meth:`MonthPeakPrior.unmet_cuts`), and the pool's peaks are
 levelled by the site's billing history (:func:`history_level`).
+
+With ``month_peak = "calibrated"`` and a site that has past months on record, every scenario
+gets one floor: the pool months' hindsight peaks (demand charge traded against unmet EV
+energy, :func:`hindsight_peak_kw`) over the days left, their kernel-weighted median, times how
+the site's own past months' hindsight peaks compared with the pool's (:func:`history_level`
+with :data:`CALIBRATION_PSEUDO_MONTHS`). A plan prices today's peak against the peak the month
+will want anyway, EVs included; one point instead of a spread, because a spread of floors
+lets a one-day plan stop at their low end (``docs/model.md``, "Controller: month-aware demand
+charge"). Without past months it is the ``"pool"`` prior.
 """
 
 from __future__ import annotations
@@ -81,20 +91,32 @@ def interpolate(x: np.ndarray, grid: np.ndarray, values: np.ndarray) -> np.ndarr
     return lo + frac * (hi - lo)
 
 
+#: Slots of load the profile kernel needs before it counts in full: before a whole day is seen
+#: its log-weight is scaled by the share seen (on a month's first morning the night load of
+#: every season looks alike; ``docs/results.md``, item j).
+PROFILE_EVIDENCE_SLOTS = 96
+
 #: Pseudo-months at the pool's own level that the billing history's level is shrunk towards
 #: (with one month of history, a third of its deviation is believed).
 HISTORY_PSEUDO_MONTHS = 2.0
+#: Pseudo-months of the ``"calibrated"`` prior: the site's past hindsight peaks are believed
+#: more readily (after one month, four fifths of its deviation counts) because they are the
+#: quantity the floor estimates, not a proxy for it; 0.25 measured better than 0.5 and 1 on
+#: the recorded months (``docs/results.md``, "Load information", item j).
+CALIBRATION_PSEUDO_MONTHS = 0.25
 
 
 def history_level(month_peak_kw: np.ndarray, month_of_year: np.ndarray | None,
-                  history: tuple[tuple[int, float], ...], season_months: float) -> float:
+                  history: tuple[tuple[int, float], ...], season_months: float,
+                  pseudo_months: float = HISTORY_PSEUDO_MONTHS) -> float:
     """How high this site's months peak against the pool's months (1: as the pool says).
 
-    Each billed month's building peak over the pool months' typical peak for its calendar
-    month (their geometric mean weighed by the calendar kernel of width ``season_months``;
-    every pool month alike without calendar months), geometric mean over the history shrunk
-    towards 1 with :data:`HISTORY_PSEUDO_MONTHS`. ``month_peak_kw``: each pool month's highest
-    building load [kW]."""
+    Each billed month's peak over the pool months' typical peak for its calendar month
+    (their geometric mean weighed by the calendar kernel of width ``season_months``; every
+    pool month alike without calendar months), geometric mean over the history shrunk
+    towards 1 with ``pseudo_months``. ``month_peak_kw``: each pool month's peak of the same
+    kind as the history's (the building's highest load, or the hindsight peak of
+    :func:`hindsight_peak_kw`) [kW]."""
     if not history:
         return 1.0
     log_peak = np.log(np.maximum(month_peak_kw, 1e-9))
@@ -105,7 +127,24 @@ def history_level(month_peak_kw: np.ndarray, month_of_year: np.ndarray | None,
             apart = np.abs(month_of_year - month) % 12
             weight = np.exp(-0.5 * (np.minimum(apart, 12 - apart) / season_months) ** 2)
         log_ratio.append(np.log(peak_kw) - float(weight @ log_peak / weight.sum()))
-    return float(np.exp(np.sum(log_ratio) / (len(log_ratio) + HISTORY_PSEUDO_MONTHS)))
+    return float(np.exp(np.sum(log_ratio) / (len(log_ratio) + pseudo_months)))
+
+
+def month_tradeoff(site: Site) -> tuple[float, float]:
+    """The month's trade-off between peak and unmet energy: (K_DC [$/kW], K_SOC [$/kWh])."""
+    return site.tariff.demand_charge_usd_per_kw, site.penalties.soc_penalty_usd_per_kwh
+
+
+def hindsight_peak_kw(site: Site, load_kw: np.ndarray, session_day: np.ndarray, arrival_sod: np.ndarray,
+                      departure_sod: np.ndarray, energy_kwh: np.ndarray) -> float:
+    """A past month's hindsight peak [kW]: the lowest month peak at the best trade between the
+    demand charge and the EV energy left unmet, knowing the month's load and sessions (no V2B,
+    no energy price; :func:`v2b.opt.daypeak.ev_day_peaks_kw`). What a site can work out from
+    a month's meter and session records once it is over. Arguments as one month of
+    :meth:`v2b.scenarios.futures.PoolFutureSampler.pool_months`."""
+    peaks = ev_day_peaks_kw(load_kw, session_day, arrival_sod, departure_sod, energy_kwh,
+                            *charger_rating(site), month_tradeoff=month_tradeoff(site))
+    return float(peaks.max())
 
 
 #: Days at the pool months' curves that the curve of the days seen this month is shrunk
@@ -185,13 +224,16 @@ class MonthPeakPrior:
     level : float
         Every pool day's peak is taken at this multiple (:func:`history_level`; the
         unmet-energy curves keep their headroom over the day's peak).
+    point : bool
+        Every scenario gets the same floor, the weighted median of the rest-of-month peak
+        (the ``"calibrated"`` prior) instead of one weighted quantile each.
     """
 
     def __init__(self, months: list[np.ndarray], bandwidth: float = 0.06,
                  day_peaks_kw: list[np.ndarray] | None = None,
                  month_of_year: np.ndarray | None = None, season_months: float = 0.0,
                  unmet_kwh: list[np.ndarray] | None = None, headroom_kw: np.ndarray = UNMET_HEADROOM_KW,
-                 level: float = 1.0):
+                 level: float = 1.0, point: bool = False):
         if not months:
             raise ValueError("no pool months")
         if month_of_year is not None and len(month_of_year) != len(months):
@@ -201,6 +243,7 @@ class MonthPeakPrior:
         if not level > 0:
             raise ValueError(f"level={level} must be positive")
         self.level = float(level)
+        self.point = point
         self.month_of_year = None if month_of_year is None else np.asarray(month_of_year, dtype=int)
         self.season_months = float(season_months)
         width = max(m.shape[0] for m in months)
@@ -223,7 +266,8 @@ class MonthPeakPrior:
     @classmethod
     def from_sampler(cls, sampler: object, site: Site, mode: str = "pool",
                      season_months: float = 0.0,
-                     peak_history_kw: tuple[tuple[int, float], ...] = ()) -> MonthPeakPrior | None:
+                     peak_history_kw: tuple[tuple[int, float], ...] = (),
+                     hindsight_history_kw: tuple[tuple[int, float], ...] = ()) -> MonthPeakPrior | None:
         """The prior from the sampling pool the policy was given (never from anywhere the
         test episodes live); ``None`` when the sampler has no pool months.
 
@@ -232,10 +276,13 @@ class MonthPeakPrior:
         within their stays; ``"pool-tradeoff"``, the day's peak under the month's best trade
         between the demand charge and the unmet-energy penalty
         (:func:`v2b.opt.daypeak.ev_day_peaks_kw`); ``"pool-value"``, the building's own peak
-        as in ``"pool"``, and the later days' EVs priced by :meth:`unmet_cuts`.
+        as in ``"pool"``, and the later days' EVs priced by :meth:`unmet_cuts`;
+        ``"calibrated"``, one floor per decision from the trade-off peaks levelled by
+        ``hindsight_history_kw`` (``"pool"`` where that is empty).
         ``season_months``: the calendar-month kernel's width (used where the sampler knows its
         months' calendar months). ``peak_history_kw``: the site's billing history, which sets
-        the prior's :func:`history_level` in ``"pool-value"`` mode.
+        the prior's :func:`history_level` in ``"pool-value"`` mode. ``hindsight_history_kw``:
+        the site's past months' :func:`hindsight_peak_kw` (calendar month, kW).
         """
         months = getattr(sampler, "pool_months", None)
         if months is None:
@@ -248,7 +295,7 @@ class MonthPeakPrior:
             peaks = np.array([load.max() for load in loads])
             level = history_level(peaks, moy, peak_history_kw, season_months)
         season = {"month_of_year": moy, "season_months": season_months, "level": level}
-        if mode == "pool":
+        if mode == "pool" or (mode == "calibrated" and not hindsight_history_kw):
             return cls(loads, **season)
         rating = charger_rating(site)
         cached = _DAY_PEAKS.setdefault(sampler, {})
@@ -258,13 +305,16 @@ class MonthPeakPrior:
                 cached[key] = [ev_unmet_curves_kwh(load, day, arrive, leave, kwh, *rating)
                                for load, day, arrive, leave, kwh in data]
             return cls(loads, unmet_kwh=cached[key], **season)
-        tradeoff = None
-        if mode == "pool-tradeoff":
-            tradeoff = (site.tariff.demand_charge_usd_per_kw, site.penalties.soc_penalty_usd_per_kwh)
+        tradeoff = month_tradeoff(site) if mode in ("pool-tradeoff", "calibrated") else None
         key = (*rating, tradeoff)
         if key not in cached:
             cached[key] = [ev_day_peaks_kw(load, day, arrive, leave, kwh, *rating, month_tradeoff=tradeoff)
                            for load, day, arrive, leave, kwh in data]
+        if mode == "calibrated":
+            hindsight = np.array([peaks.max() for peaks in cached[key]])
+            season["level"] = history_level(hindsight, moy, hindsight_history_kw, season_months,
+                                            CALIBRATION_PSEUDO_MONTHS)
+            return cls(loads, day_peaks_kw=cached[key], point=True, **season)
         return cls(loads, day_peaks_kw=cached[key], **season)
 
     def rest_of_month_kw(self, history: LoadHistory, obs: Observation) -> tuple[np.ndarray, np.ndarray]:
@@ -275,7 +325,8 @@ class MonthPeakPrior:
             sq += ((load[None, :] - self.profile_kw[:, : load.size]) ** 2).sum(axis=1)
             count += load.size
         distance = np.sqrt(sq / max(count, 1))
-        log_weight = -0.5 * ((distance - distance.min()) / self.sigma_kw) ** 2
+        evidence = min(1.0, count / PROFILE_EVIDENCE_SLOTS)  # a few hours say less than a day
+        log_weight = -0.5 * evidence * ((distance - distance.min()) / self.sigma_kw) ** 2
         if self.month_of_year is not None and self.season_months > 0 and 1 <= obs.month_of_year <= 12:
             apart = np.abs(self.month_of_year - obs.month_of_year) % 12
             apart = np.minimum(apart, 12 - apart)
@@ -298,8 +349,17 @@ class MonthPeakPrior:
         month = order[np.minimum(np.searchsorted(cdf, q), peak.size - 1)]
         return month, peak[month]
 
+    def median_rest_kw(self, history: LoadHistory, obs: Observation) -> float:
+        """The weighted median of the rest-of-month peak [kW]."""
+        peak, weight = self.rest_of_month_kw(history, obs)
+        order = np.argsort(peak)
+        return float(peak[order][min(np.searchsorted(np.cumsum(weight[order]), 0.5), peak.size - 1)])
+
     def floors(self, history: LoadHistory, obs: Observation, n: int) -> np.ndarray:
-        """``n`` scenario floors: weighted quantiles of the rest-of-month peak [kW]."""
+        """``n`` scenario floors: weighted quantiles of the rest-of-month peak, or its median
+        for each with ``point`` [kW]."""
+        if self.point:
+            return np.full(n, max(self.median_rest_kw(history, obs), obs.peak_so_far_kw))
         return np.maximum(self.picked_months(history, obs, n)[1], obs.peak_so_far_kw)
 
     def unmet_cuts(self, history: LoadHistory, obs: Observation, n: int, seen: SeenDayUnmet | None = None
@@ -317,11 +377,11 @@ class MonthPeakPrior:
         month's seen days, the latter weighing ``seen days / (seen days + SEEN_PSEUDO_DAYS)``
         (below a seen day's own peak its curve need not be convex; the cuts then over-state the
         blend between grid points, never under-state it)."""
-        month, peak = self.picked_months(history, obs, n)
-        floor = np.maximum(peak, obs.peak_so_far_kw)
         rest = np.arange(obs.day + 1, obs.episode_days)
         if self.unmet_kwh is None or rest.size == 0:
-            return floor, None
+            return self.floors(history, obs, n), None
+        month, peak = self.picked_months(history, obs, n)
+        floor = np.maximum(peak, obs.peak_so_far_kw)
         h = self.headroom_kw
         days = rest[None, :] % self.n_days[month][:, None]  # (n, rest)
         gap = floor[:, None] - self.peak_kw[month[:, None], days]  # >= 0: floor over each day's peak

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from v2b.control.mpc_peak import hindsight_peak_kw
 from v2b.data.fleet import read_fleet
 from v2b.data.load import LoadData
 from v2b.data.sessions import SessionData
@@ -102,6 +103,7 @@ class SiteScenarios:
         self.n_test = site.scenarios.episodes - site.scenarios.pool
         self._arrays: dict[int, EpisodeArrays] = {}
         self._replay_peaks: dict[int, float] = {}
+        self._replay_hindsight: dict[int, float] = {}
 
     @cached_property
     def _replay_months(self) -> list[tuple[int, int]]:
@@ -139,24 +141,34 @@ class SiteScenarios:
     def replay_episode(self, i: int) -> Episode:
         """Recorded month ``i`` (in time order) of the session data; see :mod:`.replay`."""
         self._check(i, self.n_replay, "replay")
-        year, month = self._replay_months[i]
-        arrays = replay_episode(
-            self.model,
-            self.sessions,
-            year,
-            month,
-            np.random.default_rng([self.seed, REPLAY_STREAM, i]),
-            arrivals_per_day=self.site.sessions.arrivals_per_day,
-            load_scale=self.site.load.scale,
-        )
-        episode = arrays.to_episode(self.site.name, "replay", i)
-        return replace(episode, peak_history_kw=self.replay_history_kw(i))
+        episode = self._replay_arrays(i).to_episode(self.site.name, "replay", i)
+        return replace(episode, peak_history_kw=self.replay_history_kw(i),
+                       hindsight_history_kw=self.replay_hindsight_kw(i))
 
     def replay_history_kw(self, i: int) -> tuple[tuple[int, float], ...]:
         """The billing history a recorded month's controller has: each earlier recorded
         month's calendar month and building peak [kW] (:attr:`v2b.episode.Episode.peak_history_kw`)."""
         self._check(i, self.n_replay, "replay")
         return tuple((self._replay_months[j][1], self._replay_peak_kw(j)) for j in range(i))
+
+    def replay_hindsight_kw(self, i: int) -> tuple[tuple[int, float], ...]:
+        """Each earlier recorded month's calendar month and hindsight peak [kW]
+        (:func:`v2b.control.mpc_peak.hindsight_peak_kw`, from its own load and sessions)."""
+        self._check(i, self.n_replay, "replay")
+        return tuple((self._replay_months[j][1], self._replay_hindsight_kw(j)) for j in range(i))
+
+    def _replay_arrays(self, j: int) -> EpisodeArrays:
+        year, month = self._replay_months[j]
+        return replay_episode(self.model, self.sessions, year, month,
+                              np.random.default_rng([self.seed, REPLAY_STREAM, j]),
+                              arrivals_per_day=self.site.sessions.arrivals_per_day,
+                              load_scale=self.site.load.scale)
+
+    def _replay_hindsight_kw(self, j: int) -> float:
+        if j not in self._replay_hindsight:
+            (month,) = PoolFutureSampler([self._replay_arrays(j)]).pool_months()
+            self._replay_hindsight[j] = hindsight_peak_kw(self.site, *month)
+        return self._replay_hindsight[j]
 
     def _replay_peak_kw(self, j: int) -> float:
         if j not in self._replay_peaks:

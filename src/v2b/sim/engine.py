@@ -193,6 +193,7 @@ class Simulator:
                 options=dict(policy_options or {}),
                 oracle_episode=episode if policy.sees_future else None,
                 peak_history_kw=episode.peak_history_kw,
+                hindsight_history_kw=episode.hindsight_history_kw,
             )
         )
         n = len(self.chargers)
