@@ -100,7 +100,8 @@ def _curve_rows_needed(
     return active & (line_min < 1.0 - _TOL) & ~first[:, None]
 
 
-def payback_floor_kwh(problem: ChargingProblem, u: np.ndarray, b: np.ndarray) -> np.ndarray:
+def payback_floor_kwh(problem: ChargingProblem, u: np.ndarray, b: np.ndarray,
+                      end_slot: np.ndarray | None = None) -> np.ndarray:
     """The least energy each (unit, block) pair may end its block with [kWh].
 
     The engine's payback rule (``docs/model.md``, "Driver protections"): after any
@@ -108,13 +109,16 @@ def payback_floor_kwh(problem: ChargingProblem, u: np.ndarray, b: np.ndarray) ->
     restore the departure floor, so ``e >= floor - slots after the block x rate``.
     It is lowered to what charging flat out from now can surely reach, so the LP
     stays feasible in any state the engine can leave an EV in. Linear in time, so
-    holding it at block ends holds it inside coarse blocks too.
+    holding it at block ends holds it inside coarse blocks too. ``end_slot``: each pair's
+    departure instead of its unit's (an arrival priced at a departure other than the one its LP
+    was built with, :class:`v2b.opt.marginal.ArrivalPricer`).
     """
     units, grid = problem.units, problem.grid
     rate = recovery_kwh_per_slot(units, problem.curve_slopes, problem.curve_intercepts)[u]
     block_end = grid.starts[b] + grid.block_slots[b]
-    after = np.maximum(units.end_slot[u] - block_end, 0)
-    elapsed = np.minimum(block_end, units.end_slot[u]) - units.start_slot[u]
+    end = units.end_slot[u] if end_slot is None else end_slot
+    after = np.maximum(end - block_end, 0)
+    elapsed = np.minimum(block_end, end) - units.start_slot[u]
     wanted = units.departure_floor_kwh[u] - after * rate
     return np.minimum(wanted, units.energy_kwh[u] + elapsed * rate)
 

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from v2b.interface import ArrivalRequest, Future, Observation, vehicle_limits_kw
 from v2b.opt.fleet import busy_until_slot
 from v2b.opt.highs import HighsSolver, LpResult
+from v2b.opt.layout import payback_floor_kwh
 from v2b.opt.lp import LinearProgram, assemble
 from v2b.opt.problem import problem_from_observation
 from v2b.site import Site, curve_fraction
@@ -173,6 +174,10 @@ class ArrivalPricer:
         np.add.at(ev_cost, lay.charge.at(pairs), self._energy_weight)
         with_d, cols_d = lay.discharge.pick(pairs)
         np.add.at(ev_cost, cols_d, -self._energy_weight[with_d])
+        # v's end-of-block energy: its payback floor depends on the departure priced.
+        with_e, self._energy_cols = lay.energy.pick(pairs)
+        self._energy_pairs = pairs[with_e]
+        self._energy_bounds = (self._lp.col_lower[self._energy_cols], self._lp.col_upper[self._energy_cols])
         self._ev_cols = np.flatnonzero(ev_cost)
         self._ev_cost = ev_cost[self._ev_cols]
         self._base_cost = self._lp.cost[self._ev_cols].copy()
@@ -226,6 +231,13 @@ class ArrivalPricer:
             cols_d, idx = np.unique(cols_d, return_index=True)
             d_max = (-units.min_kw[u] * present)[with_d][idx]
             self.solver.change_col_bounds(cols_d, np.zeros(cols_d.size), d_max)
+        if self._energy_cols.size:
+            lower, upper = self._energy_bounds
+            if departure_slot is not None:
+                e_u, e_b = lay.pair_unit[self._energy_pairs], lay.pair_block[self._energy_pairs]
+                end = np.full(e_u.size, departure_slot - self.slot)
+                lower = np.maximum(units.floor_kwh[e_u], payback_floor_kwh(self.problem, e_u, e_b, end))
+            self.solver.change_col_bounds(self._energy_cols, lower, upper)
         offset = 0.0 if self._stateful else self.session.soc_arrival * self.session.battery_kwh
         lower = np.full(self._rows.size, -np.inf if departure_slot is None else target_kwh - offset)
         self.solver.change_row_bounds(self._rows, lower, np.full(self._rows.size, np.inf))
