@@ -102,3 +102,19 @@ def test_a_few_hours_of_load_count_for_their_share_of_a_day_in_the_profile_kerne
         weight = prior.rest_of_month_kw(history, obs)[1]
         share = min(1.0, slots / PROFILE_EVIDENCE_SLOTS)
         assert np.log(weight[0] / weight[1]) == pytest.approx(0.5 * share * (10.0 / sigma) ** 2, rel=1e-6)
+
+
+def test_the_calibrated_floor_weighs_pool_months_by_calendar_month_only():
+    # an August and an October pool month; the load seen looks like the August one
+    august, october = LOAD.copy(), LOAD * 0.8
+    august[:, 48], october[:, 48] = 90.0, 50.0
+    calendar = np.array([8, 10])
+    history, obs = LoadHistory(), _morning(10)
+    history.observe(type(obs)(**{**obs.__dict__, "load_today_kw": august[0]}))  # a whole day
+    point = MonthPeakPrior([august, october], month_of_year=calendar, season_months=1.0, point=True)
+    spread = MonthPeakPrior([august, october], month_of_year=calendar, season_months=1.0)
+    assert spread.rest_of_month_kw(history, obs)[1][0] > 0.5  # the profile says August
+    weight = point.rest_of_month_kw(history, obs)[1]
+    np.testing.assert_allclose(weight, point.rest_of_month_kw(LoadHistory(), obs)[1])
+    assert weight[1] > 0.5  # the date says October, and only the date counts
+    np.testing.assert_allclose(point.floors(history, obs, 3), 50.0)

@@ -33,7 +33,8 @@ With ``month_peak = "calibrated"`` and a site that has past months on record, ev
 gets one floor: the pool months' hindsight peaks (demand charge traded against unmet EV
 energy, :func:`hindsight_peak_kw`) over the days left, their kernel-weighted median, times how
 the site's own past months' hindsight peaks compared with the pool's (:func:`history_level`
-with :data:`CALIBRATION_PSEUDO_MONTHS`). A plan prices today's peak against the peak the month
+with :data:`CALIBRATION_PSEUDO_MONTHS`), the pool months weighed by calendar month only, as
+the level is. A plan prices today's peak against the peak the month
 will want anyway, EVs included; one point instead of a spread, because a spread of floors
 lets a one-day plan stop at their low end (``docs/model.md``, "Controller: month-aware demand
 charge"). Without past months it is the ``"pool"`` prior.
@@ -318,10 +319,16 @@ class MonthPeakPrior:
         return cls(loads, day_peaks_kw=cached[key], **season)
 
     def rest_of_month_kw(self, history: LoadHistory, obs: Observation) -> tuple[np.ndarray, np.ndarray]:
-        """Each pool month's highest daily peak over the days left, and its weight."""
+        """Each pool month's highest daily peak over the days left, and its weight.
+
+        With ``point`` (the ``"calibrated"`` prior) only the calendar kernel weighs: its level
+        compares the site's past months with the pool months of their calendar month, so the
+        estimate it levels must weigh the pool months the same way (the profile kernel would
+        count the site's difference twice: recorded October 2019 looks like the pool's
+        Septembers, ``docs/results.md``, item j)."""
         months = np.arange(self.n_days.size)
         sq, count = np.zeros(months.size), 0
-        for _, load in history.days():
+        for _, load in [] if self.point else history.days():
             sq += ((load[None, :] - self.profile_kw[:, : load.size]) ** 2).sum(axis=1)
             count += load.size
         distance = np.sqrt(sq / max(count, 1))
