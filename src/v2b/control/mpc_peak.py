@@ -107,6 +107,12 @@ HISTORY_PSEUDO_MONTHS = 2.0
 CALIBRATION_PSEUDO_MONTHS = 0.25
 
 
+def months_apart(month_of_year: np.ndarray, month: int) -> np.ndarray:
+    """Distance in calendar months around the year (December and January are 1 apart)."""
+    apart = np.abs(month_of_year - month) % 12
+    return np.minimum(apart, 12 - apart)
+
+
 def history_level(month_peak_kw: np.ndarray, month_of_year: np.ndarray | None,
                   history: tuple[tuple[int, float], ...], season_months: float,
                   pseudo_months: float = HISTORY_PSEUDO_MONTHS) -> float:
@@ -125,8 +131,7 @@ def history_level(month_peak_kw: np.ndarray, month_of_year: np.ndarray | None,
     for month, peak_kw in history:
         weight = np.ones(log_peak.size)
         if month_of_year is not None and season_months > 0:
-            apart = np.abs(month_of_year - month) % 12
-            weight = np.exp(-0.5 * (np.minimum(apart, 12 - apart) / season_months) ** 2)
+            weight = np.exp(-0.5 * (months_apart(month_of_year, month) / season_months) ** 2)
         log_ratio.append(np.log(peak_kw) - float(weight @ log_peak / weight.sum()))
     return float(np.exp(np.sum(log_ratio) / (len(log_ratio) + pseudo_months)))
 
@@ -335,8 +340,7 @@ class MonthPeakPrior:
         evidence = min(1.0, count / PROFILE_EVIDENCE_SLOTS)  # a few hours say less than a day
         log_weight = -0.5 * evidence * ((distance - distance.min()) / self.sigma_kw) ** 2
         if self.month_of_year is not None and self.season_months > 0 and 1 <= obs.month_of_year <= 12:
-            apart = np.abs(self.month_of_year - obs.month_of_year) % 12
-            apart = np.minimum(apart, 12 - apart)
+            apart = months_apart(self.month_of_year, obs.month_of_year)
             log_weight = log_weight - 0.5 * (apart / self.season_months) ** 2
         weight = np.exp(log_weight - log_weight.max())
         rest = np.arange(obs.day + 1, obs.episode_days)
@@ -346,21 +350,23 @@ class MonthPeakPrior:
         peak = self.peak_kw[months[:, None], days].max(axis=1)
         return peak, weight / weight.sum()
 
-    def picked_months(self, history: LoadHistory, obs: Observation, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The pool month at each of ``n`` weighted quantiles of the rest-of-month peak, and
-        that peak [kW]."""
+    def _quantile_months(self, history: LoadHistory, obs: Observation, q: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """The pool month at each weighted quantile ``q`` of the rest-of-month peak, and that
+        peak [kW]."""
         peak, weight = self.rest_of_month_kw(history, obs)
         order = np.argsort(peak)
-        cdf = np.cumsum(weight[order])
-        q = (np.arange(n) + 0.5) / n
-        month = order[np.minimum(np.searchsorted(cdf, q), peak.size - 1)]
+        month = order[np.minimum(np.searchsorted(np.cumsum(weight[order]), q), peak.size - 1)]
         return month, peak[month]
+
+    def picked_months(self, history: LoadHistory, obs: Observation, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pool month at each of ``n`` evenly spread weighted quantiles of the
+        rest-of-month peak, and that peak [kW]."""
+        return self._quantile_months(history, obs, (np.arange(n) + 0.5) / n)
 
     def median_rest_kw(self, history: LoadHistory, obs: Observation) -> float:
         """The weighted median of the rest-of-month peak [kW]."""
-        peak, weight = self.rest_of_month_kw(history, obs)
-        order = np.argsort(peak)
-        return float(peak[order][min(np.searchsorted(np.cumsum(weight[order]), 0.5), peak.size - 1)])
+        return float(self._quantile_months(history, obs, np.array([0.5]))[1][0])
 
     def floors(self, history: LoadHistory, obs: Observation, n: int) -> np.ndarray:
         """``n`` scenario floors: weighted quantiles of the rest-of-month peak, or its median

@@ -123,6 +123,13 @@ def payback_floor_kwh(problem: ChargingProblem, u: np.ndarray, b: np.ndarray,
     return np.minimum(wanted, units.energy_kwh[u] + elapsed * rate)
 
 
+def energy_lower_kwh(problem: ChargingProblem, u: np.ndarray, b: np.ndarray,
+                     end_slot: np.ndarray | None = None) -> np.ndarray:
+    """The lower bound of each (unit, block) pair's end-of-block energy [kWh]: its discharge
+    floor and its payback floor (:func:`payback_floor_kwh`, ``end_slot`` as there)."""
+    return np.maximum(problem.units.floor_kwh[u], payback_floor_kwh(problem, u, b, end_slot))
+
+
 def build_layout(problem: ChargingProblem) -> Layout:
     """Columns, their bounds and the reductions above, all vectorised."""
     units, grid = problem.units, problem.grid
@@ -191,8 +198,7 @@ def build_layout(problem: ChargingProblem) -> Layout:
     upper[col_c] = c_upper  # shared pairs write identical values
     upper[discharge.cols] = d_upper[discharge.owners]
     e_pair = energy.owners
-    lower[energy.cols] = np.maximum(units.floor_kwh[u[e_pair]],
-                                    payback_floor_kwh(problem, u[e_pair], b[e_pair]))
+    lower[energy.cols] = energy_lower_kwh(problem, u[e_pair], b[e_pair])
     upper[energy.cols] = np.maximum(units.battery_kwh[u[e_pair]], units.energy_kwh[u[e_pair]])
     lower[peak.cols] = problem.peak_floor_by_scenario
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from v2b.interface import ArrivalRequest, Future, Observation, vehicle_limits_kw
 from v2b.opt.fleet import busy_until_slot
 from v2b.opt.highs import HighsSolver, LpResult
-from v2b.opt.layout import payback_floor_kwh
+from v2b.opt.layout import energy_lower_kwh
 from v2b.opt.lp import LinearProgram, assemble
 from v2b.opt.problem import problem_from_observation
 from v2b.site import Site, curve_fraction
@@ -236,7 +236,7 @@ class ArrivalPricer:
             if departure_slot is not None:
                 e_u, e_b = lay.pair_unit[self._energy_pairs], lay.pair_block[self._energy_pairs]
                 end = np.full(e_u.size, departure_slot - self.slot)
-                lower = np.maximum(units.floor_kwh[e_u], payback_floor_kwh(self.problem, e_u, e_b, end))
+                lower = energy_lower_kwh(self.problem, e_u, e_b, end)
             self.solver.change_col_bounds(self._energy_cols, lower, upper)
         offset = 0.0 if self._stateful else self.session.soc_arrival * self.session.battery_kwh
         lower = np.full(self._rows.size, -np.inf if departure_slot is None else target_kwh - offset)
